@@ -1,0 +1,1 @@
+"""Data records, their validation and streaming I/O (see DESIGN.md, "Data records")."""
