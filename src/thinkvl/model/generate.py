@@ -55,7 +55,7 @@ def _direct(prompt: list[dict]) -> list[dict]:
     return prompt
 
 
-def _eos_ids(model, tokenizer) -> set[int]:
+def eos_ids(model, tokenizer) -> set[int]:
     eos = model.generation_config.eos_token_id
     ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
     ids.add(tokenizer.convert_tokens_to_ids(EOS))
@@ -78,7 +78,7 @@ def _sample(model, batch: dict, max_new: int, sampling: Sampling, pad_id: int) -
     return [row[width:].tolist() for row in out]
 
 
-def _sample_grouped(model, samples: list[Encoded], max_new: int, sampling: Sampling,
+def sample_grouped(model, samples: list[Encoded], max_new: int, sampling: Sampling,
                     pad_id: int) -> list[list[int]]:
     """``_sample`` over modality-homogeneous sub-batches, results in the original order."""
     out: list[list[int]] = [[] for _ in samples]
@@ -89,7 +89,7 @@ def _sample_grouped(model, samples: list[Encoded], max_new: int, sampling: Sampl
     return out
 
 
-def _trim(ids: list[int], eos: set[int], pad_id: int) -> tuple[list[int], bool]:
+def trim_at_eos(ids: list[int], eos: set[int], pad_id: int) -> tuple[list[int], bool]:
     """Cut at the first end-of-sequence token (kept); report whether one was found."""
     for i, tok in enumerate(ids):
         if tok in eos:
@@ -113,14 +113,14 @@ def generate(model, processor, prompts: list[list[dict]], sampling: Sampling = S
 def _generate_chunk(model, processor, prompts, sampling, base_dirs, media) -> list[Completion]:
     tok = processor.tokenizer
     pad_id = tok.pad_token_id
-    eos = _eos_ids(model, tok)
+    eos = eos_ids(model, tok)
     if not sampling.think:
         prompts = [_direct(p) for p in prompts]
     encoded = []
     for prompt, base, med in zip(prompts, base_dirs, media):
         med = med if med is not None else collect_media(prompt, base)
         encoded.append(encode_sample(processor, prompt, None, media=med))
-    first = _sample_grouped(model, encoded, sampling.think_budget, sampling, pad_id)
+    first = sample_grouped(model, encoded, sampling.think_budget, sampling, pad_id)
 
     suffix = tok(FORCE_ANSWER_SUFFIX, add_special_tokens=False)["input_ids"]
     think_close = tok.convert_tokens_to_ids(THINK_CLOSE)
@@ -129,7 +129,7 @@ def _generate_chunk(model, processor, prompts, sampling, base_dirs, media) -> li
     forced = [False] * len(prompts)
     pending: list[int] = []
     for i, ids in enumerate(first):
-        ids, done = _trim(ids, eos, pad_id)
+        ids, done = trim_at_eos(ids, eos, pad_id)
         mask = [True] * len(ids)
         if not done:
             if think_close not in ids:
@@ -142,10 +142,10 @@ def _generate_chunk(model, processor, prompts, sampling, base_dirs, media) -> li
 
     finished = {i: True for i in range(len(prompts)) if i not in pending}
     if pending and sampling.answer_budget > 0:
-        cont = [_extend(encoded[i], completions[i]) for i in pending]
-        second = _sample_grouped(model, cont, sampling.answer_budget, sampling, pad_id)
+        cont = [extend_sample(encoded[i], completions[i]) for i in pending]
+        second = sample_grouped(model, cont, sampling.answer_budget, sampling, pad_id)
         for i, ids in zip(pending, second):
-            ids, done = _trim(ids, eos, pad_id)
+            ids, done = trim_at_eos(ids, eos, pad_id)
             completions[i] = completions[i] + ids
             sampled[i] = sampled[i] + [True] * len(ids)
             finished[i] = done
@@ -155,11 +155,11 @@ def _generate_chunk(model, processor, prompts, sampling, base_dirs, media) -> li
         text = tok.decode([t for t in ids if t not in eos], skip_special_tokens=False)
         out.append(Completion(text=text, token_ids=ids, forced=forced[i],
                               truncated=not finished.get(i, False),
-                              sample=_extend(encoded[i], ids, trainable=sampled[i])))
+                              sample=extend_sample(encoded[i], ids, trainable=sampled[i])))
     return out
 
 
-def _extend(sample: Encoded, ids: list[int], trainable: list[bool] | None = None) -> Encoded:
+def extend_sample(sample: Encoded, ids: list[int], trainable: list[bool] | None = None) -> Encoded:
     """The prompt sample followed by completion tokens; labels only where ``trainable``."""
     keep = trainable if trainable is not None else [False] * len(ids)
     return Encoded(

@@ -27,6 +27,8 @@ def load_image(ref, base_dir: str | Path | None = None) -> Image.Image:
     """An image from a PIL image, a path (relative to ``base_dir``) or a ``data:`` URI."""
     if isinstance(ref, Image.Image):
         return ref.convert("RGB")
+    if isinstance(ref, Path):
+        ref = str(ref)
     if not isinstance(ref, str):
         raise TypeError(f"image must be a path, data URI or PIL image, got {type(ref).__name__}")
     if ref.startswith("data:"):

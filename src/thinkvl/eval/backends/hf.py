@@ -1,0 +1,135 @@
+"""Hugging Face backend: local batched generation through ``thinkvl.model.generate``.
+
+It takes an already-loaded model (RL evaluates in-process without reloading) or a folder, and
+caps vision inputs on a private copy of the processor, so a caller's processor is never changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from thinkvl.data.media import max_pixels_for_tokens
+from thinkvl.eval.backends import Output, Request
+from thinkvl.eval.config import GenerationSettings, VisionSettings
+
+
+def vision_pixels(processor, vision: VisionSettings) -> dict[str, int | None]:
+    """The image and video caps of ``vision`` as max pixels for this processor's patching."""
+    out: dict[str, int | None] = {"image_max_pixels": None, "video_max_pixels": None}
+    for key, sub, cap in (("image_max_pixels", "image_processor", vision.image_token_cap),
+                          ("video_max_pixels", "video_processor", vision.video_token_cap)):
+        proc = getattr(processor, sub, None)
+        patch, merge = getattr(proc, "patch_size", None), getattr(proc, "merge_size", None)
+        if proc is not None and patch and merge:
+            temporal = getattr(proc, "temporal_patch_size", 2) or 2
+            out[key] = max_pixels_for_tokens(cap, patch, merge, temporal)
+    return out
+
+
+def cap_processor(processor, vision: VisionSettings):
+    """A shallow copy of ``processor`` whose image/video processors respect the token caps."""
+    pixels = vision_pixels(processor, vision)
+    processor = copy.copy(processor)
+    for sub, key in (("image_processor", "image_max_pixels"),
+                     ("video_processor", "video_max_pixels")):
+        proc, cap = getattr(processor, sub, None), pixels[key]
+        if proc is None or cap is None:
+            continue
+        proc = copy.copy(proc)
+        size = dict(getattr(proc, "size", None) or {})
+        if "longest_edge" in size:
+            size["longest_edge"] = cap
+            proc.size = size
+        if hasattr(proc, "max_pixels"):
+            proc.max_pixels = cap
+        setattr(processor, sub, proc)
+    return processor
+
+
+def weights_digest(model: torch.nn.Module, per_tensor: int = 4096) -> str:
+    """A cheap fingerprint of the weights: shapes plus an evenly strided sample of each tensor,
+    so a model updated in-process (RL) gets new predictions, without hashing billions of values."""
+    h = hashlib.sha1(type(model).__name__.encode())
+    config = getattr(model, "config", None)
+    if config is not None:
+        h.update(json.dumps(config.to_dict(), sort_keys=True, default=str).encode())
+    with torch.no_grad():
+        for name, p in model.state_dict().items():
+            flat = p.detach().reshape(-1)
+            step = max(1, flat.numel() // per_tensor)
+            sample = flat[::step][:per_tensor].to("cpu", torch.float32)
+            h.update(name.encode())
+            h.update(repr(tuple(p.shape)).encode())
+            h.update(sample.numpy().tobytes())
+    return h.hexdigest()
+
+
+class HFBackend:
+    """Batched local generation; ``batch_size`` prompts per forward pass."""
+
+    name = "hf"
+
+    def __init__(self, model, processor, vision: VisionSettings | None = None,
+                 batch_size: int = 16, model_id: str | None = None) -> None:
+        self.model = model
+        self.vision = vision or VisionSettings()
+        self.processor = cap_processor(processor, self.vision)
+        self.batch_size = batch_size
+        self._model_id = model_id
+        self._digest: str | None = None
+
+    @classmethod
+    def from_path(cls, path: str | Path, vision: VisionSettings | None = None,
+                  batch_size: int = 16, dtype: str | None = None,
+                  device: str | None = None) -> "HFBackend":
+        from thinkvl.model.factory import load_model, load_processor
+
+        model = load_model(path, dtype=dtype, device=device)
+        return cls(model, load_processor(path), vision, batch_size)
+
+    def model_fingerprint(self) -> str:
+        if self._model_id is not None:
+            return self._model_id
+        if self._digest is None:
+            self._digest = "hf:" + weights_digest(self.model)
+        return self._digest
+
+    def info(self) -> dict[str, Any]:
+        import transformers
+
+        return {"backend": "hf", "decoder": f"transformers {transformers.__version__}",
+                "torch": torch.__version__,
+                "model": str(getattr(self.model, "name_or_path", "") or type(self.model).__name__),
+                "batch_size": self.batch_size, **vision_pixels(self.processor, self.vision)}
+
+    def generate(self, requests: list[Request], gen: GenerationSettings, mode: str) -> list[Output]:
+        from thinkvl.model.generate import Sampling, generate
+
+        sampling = Sampling(temperature=gen.temperature if not gen.greedy else 1.0, top_p=gen.top_p,
+                            greedy=gen.greedy, think_budget=gen.max_new_tokens,
+                            answer_budget=gen.answer_budget, think=mode == "think")
+        was_training = self.model.training
+        self.model.eval()
+        device = next(self.model.parameters()).device
+        gpus = [device.index or 0] if device.type == "cuda" else []
+        try:
+            # Seeded sampling without disturbing the caller's random state (RL evaluates
+            # in-process between training steps).
+            with torch.random.fork_rng(devices=gpus):
+                torch.manual_seed(gen.seed)
+                done = generate(self.model, self.processor, [r.prompt for r in requests],
+                                sampling, media=[r.media for r in requests],
+                                batch_size=self.batch_size)
+        finally:
+            self.model.train(was_training)
+        return [Output(text=c.text, forced=c.forced, truncated=c.truncated, tokens=len(c.token_ids))
+                for c in done]
+
+    def close(self) -> None:
+        pass

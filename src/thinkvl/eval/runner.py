@@ -1,0 +1,406 @@
+"""Run an evaluation: prompts → backend → append-only predictions → scores → metrics.
+
+``evaluate`` is the in-process API (RL calls it with the live model object); ``run_config``
+is what ``thinkvl eval`` runs (benchmarks × modes from an :class:`EvalConfig`). Predictions are
+stored as they come, keyed by (model, prompt, generation settings), so a rerun generates only
+what is missing; scores are recomputed from predictions each time (judge calls are cached).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from thinkvl.eval.backends import Backend, Request
+from thinkvl.eval.benchmarks import EvalItem, items_from_records, load_benchmark, load_records
+from thinkvl.eval.config import EvalConfig, GenerationSettings, VisionSettings
+from thinkvl.eval.prompts import apply_mode, prompt_fingerprint, resolve_media
+from thinkvl.eval.scoring import Scored, Scorer
+from thinkvl.eval.store import PredictionStore, fingerprint
+
+log = logging.getLogger("thinkvl.eval")
+
+
+@dataclass
+class Metrics:
+    """Counts and rates of one slice. ``accuracy`` and ``score`` are over *scored* samples
+    (judge failures are missing, not wrong); ``invalid_rate`` is over all samples."""
+
+    n: int = 0
+    scored: int = 0
+    correct: int = 0
+    score_sum: float = 0.0
+    invalid: int = 0
+    truncated: int = 0
+    forced: int = 0
+    judge_failed: int = 0
+    failed: int = 0  # generation failed (server errors); retried by the next run
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.scored if self.scored else 0.0
+
+    @property
+    def score(self) -> float:
+        return self.score_sum / self.scored if self.scored else 0.0
+
+    @property
+    def invalid_rate(self) -> float:
+        return self.invalid / self.n if self.n else 0.0
+
+    def add(self, s: "SampleResult") -> None:
+        self.n += 1
+        if s.error:
+            self.failed += 1
+            return
+        self.truncated += s.truncated
+        self.forced += s.forced
+        self.invalid += s.invalid
+        self.judge_failed += s.judge_failed
+        if not s.missing:
+            self.scored += 1
+            self.correct += s.correct
+            self.score_sum += s.score
+
+    def to_dict(self) -> dict[str, Any]:
+        n = max(self.n, 1)
+        return {"n": self.n, "scored": self.scored, "accuracy": round(self.accuracy, 6),
+                "score": round(self.score, 6), "invalid_rate": round(self.invalid_rate, 6),
+                "invalid": self.invalid, "truncated_rate": round(self.truncated / n, 6),
+                "forced_rate": round(self.forced / n, 6),
+                "judge_failed": self.judge_failed, "failed": self.failed}
+
+
+@dataclass
+class SampleResult:
+    id: str
+    bench: str
+    mode: str
+    domain: str
+    group: str
+    family: str
+    answer: Any
+    text: str
+    prediction: str | None
+    method: str  # box | rule | llm | none
+    score: float
+    correct: bool
+    invalid: bool
+    missing: bool
+    truncated: bool
+    forced: bool
+    judge_failed: bool
+    reason: str
+    flags: list[str] = field(default_factory=list)
+    tokens: int | None = None
+    key: str = ""
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class EvalResult:
+    """One benchmark in one mode: overall and per-domain / per-group metrics, and the samples."""
+
+    bench: str
+    mode: str
+    overall: Metrics
+    by_domain: dict[str, Metrics]
+    by_group: dict[str, Metrics]
+    samples: list[SampleResult]
+    settings: dict[str, Any]
+    generated: int = 0  # predictions made by this call (the rest came from the store)
+    seconds: float = 0.0
+
+    @property
+    def accuracy(self) -> float:
+        return self.overall.accuracy
+
+    @property
+    def invalid_rate(self) -> float:
+        return self.overall.invalid_rate
+
+    def to_dict(self, samples: bool = False) -> dict[str, Any]:
+        out = {"bench": self.bench, "mode": self.mode, "overall": self.overall.to_dict(),
+               "by_domain": {k: v.to_dict() for k, v in sorted(self.by_domain.items())},
+               "by_group": {k: v.to_dict() for k, v in sorted(self.by_group.items())},
+               "settings": self.settings, "generated": self.generated,
+               "seconds": round(self.seconds, 3)}
+        if samples:
+            out["samples"] = [s.to_dict() for s in self.samples]
+        return out
+
+
+def _aggregate(samples: list[SampleResult]
+               ) -> tuple[Metrics, dict[str, Metrics], dict[str, Metrics]]:
+    overall, by_domain, by_group = Metrics(), defaultdict(Metrics), defaultdict(Metrics)
+    for s in samples:
+        overall.add(s)
+        by_domain[s.domain].add(s)
+        by_group[s.group].add(s)
+    return overall, dict(by_domain), dict(by_group)
+
+
+def _media_kinds(prompt: list[dict]) -> set[str]:
+    return {p.get("type") for m in prompt if isinstance(m.get("content"), list)
+            for p in m["content"]} & {"image", "video"}
+
+
+def prediction_key(model_fp: str, prompt: list[dict], base_dir: str | None, mode: str,
+                   gen: GenerationSettings, vision: VisionSettings) -> str:
+    """The fingerprint a prediction is stored under. Vision settings enter only for the media
+    the prompt has, so changing the video cap leaves image predictions valid."""
+    kinds = _media_kinds(prompt)
+    vis: dict[str, Any] = {}
+    if "image" in kinds:
+        vis["image_token_cap"] = vision.image_token_cap
+    if "video" in kinds:
+        vis.update(video_token_cap=vision.video_token_cap, video_fps=vision.video_fps,
+                   max_frames=vision.max_frames)
+    return fingerprint(model_fp, prompt_fingerprint(prompt, base_dir), mode,
+                       gen.model_dump(), vis)
+
+
+def _progress(enabled: bool, total: int, label: str):
+    if not enabled or total == 0:
+        return None
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeRemainingColumn)
+
+    prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn())
+    prog.start()
+    prog.add_task(label, total=total)
+    return prog
+
+
+def generate_missing(backend: Backend, items: Sequence[EvalItem], mode: str,
+                     gen: GenerationSettings, vision: VisionSettings, store: PredictionStore,
+                     progress: bool = False) -> tuple[list[str], int, dict[str, str]]:
+    """Generate every prediction the store lacks, appending each chunk as it completes.
+
+    Returns (keys in item order, number generated, errors by key)."""
+    model_fp = backend.model_fingerprint()
+    prompts = [apply_mode(item.prompt, mode) for item in items]
+    keys = [prediction_key(model_fp, p, item.base_dir, mode, gen, vision)
+            for item, p in zip(items, prompts)]
+    todo, seen = [], set()
+    for i, k in enumerate(keys):  # identical prompts share one prediction
+        if k not in store and k not in seen:
+            seen.add(k)
+            todo.append(i)
+    errors: dict[str, str] = {}
+    made = 0
+    bar = _progress(progress, len(todo), f"{items[0].bench if items else ''} [{mode}]")
+    try:
+        for start in range(0, len(todo), backend.batch_size):
+            chunk = todo[start:start + backend.batch_size]
+            requests = [Request(prompts[i], resolve_media(prompts[i], items[i].base_dir, vision))
+                        for i in chunk]
+            t0 = time.perf_counter()
+            outputs = backend.generate(requests, gen, mode)
+            per = (time.perf_counter() - t0) / max(1, len(chunk))
+            rows = []
+            for i, out in zip(chunk, outputs):
+                if out.error:
+                    errors[keys[i]] = out.error
+                    continue
+                rows.append({"key": keys[i], "bench": items[i].bench, "id": items[i].id,
+                             "mode": mode, "model": model_fp, "text": out.text,
+                             "forced": out.forced, "truncated": out.truncated,
+                             "tokens": out.tokens, "seconds": round(per, 4)})
+            store.add(rows)
+            made += len(rows)
+            if bar is not None:
+                bar.advance(bar.task_ids[0], len(chunk))
+    finally:
+        if bar is not None:
+            bar.stop()
+    return keys, made, errors
+
+
+def score_items(items: Sequence[EvalItem], keys: list[str], store: PredictionStore,
+                scorer: Scorer, mode: str,
+                errors: dict[str, str] | None = None) -> list[SampleResult]:
+    """Score stored predictions (items whose generation failed become ``error`` samples)."""
+    errors = errors or {}
+    ready = [(item, store.get(key)) for item, key in zip(items, keys)]
+    scored: list[Scored | None] = scorer.score_many(
+        [(item, row["text"], bool(row.get("truncated"))) for item, row in ready if row is not None])
+    it = iter(scored)
+    out = []
+    for (item, row), key in zip(ready, keys):
+        if row is None:
+            out.append(SampleResult(item.id, item.bench, mode, item.domain, item.group, item.family,
+                                    item.answer, "", None, "none", 0.0, False, False, True, False,
+                                    False, False, "generation failed", [], None, key,
+                                    errors.get(key, "no prediction")))
+            continue
+        s = next(it)
+        out.append(SampleResult(
+            id=item.id, bench=item.bench, mode=mode, domain=item.domain, group=item.group,
+            family=item.family, answer=item.answer, text=row["text"], prediction=s.prediction,
+            method=s.method, score=s.score, correct=s.correct, invalid=s.invalid,
+            missing=s.missing, truncated=bool(row.get("truncated")), forced=bool(row.get("forced")),
+            judge_failed=s.judge_failed, reason=s.reason, flags=sorted(s.flags),
+            tokens=row.get("tokens"), key=key))
+    return out
+
+
+def run_items(backend: Backend, items: Sequence[EvalItem], mode: str, gen: GenerationSettings,
+              vision: VisionSettings, store: PredictionStore, scorer: Scorer,
+              progress: bool = False, bench: str | None = None) -> EvalResult:
+    """Generate what is missing, score everything, aggregate."""
+    if mode not in ("think", "direct"):
+        raise ValueError(f"unknown mode {mode!r}; expected think or direct")
+    scorer.check_domains(list(items))
+    t0 = time.perf_counter()
+    keys, made, errors = generate_missing(backend, items, mode, gen, vision, store, progress)
+    samples = score_items(items, keys, store, scorer, mode, errors)
+    overall, by_domain, by_group = _aggregate(samples)
+    settings = {"mode": mode, **backend.info(), "model_id": backend.model_fingerprint(),
+                "generation": gen.model_dump(), "vision": vision.model_dump(),
+                "scoring": scorer.describe()}
+    name = bench or (items[0].bench if items else "")
+    return EvalResult(name, mode, overall, by_domain, by_group, samples, settings, made,
+                      time.perf_counter() - t0)
+
+
+# -- the in-process API --------------------------------------------------------------------------
+
+
+def _generation(sampling: Any, mode: str) -> GenerationSettings:
+    """Accept eval settings, a ``thinkvl.model.generate.Sampling`` (RL's), or a dict."""
+    if sampling is None:
+        return GenerationSettings()
+    if isinstance(sampling, GenerationSettings):
+        return sampling
+    if isinstance(sampling, dict):
+        return GenerationSettings(**sampling)
+    greedy = bool(getattr(sampling, "greedy", False))
+    return GenerationSettings(max_new_tokens=sampling.think_budget,
+                              answer_budget=sampling.answer_budget,
+                              temperature=0.0 if greedy else sampling.temperature,
+                              top_p=sampling.top_p)
+
+
+def _items(records: Any, bench: str, base_dir: str | Path | None = None) -> list[EvalItem]:
+    if isinstance(records, (str, Path)):
+        items = list(load_records(Path(records), bench=bench))
+    else:
+        records = list(records)
+        if records and isinstance(records[0], EvalItem):
+            items = records
+        else:
+            items = list(items_from_records(records, bench=bench, base_dir=base_dir))
+    if not items:
+        raise ValueError("nothing to evaluate: the records are empty")
+    return items
+
+
+def make_backend(model: Any, processor: Any = None, config: EvalConfig | None = None,
+                 model_id: str | None = None) -> Backend:
+    """A backend for ``model``: a Backend as is, a URL → OpenAI-compatible, a folder → HF
+    (or vLLM when configured), a loaded model object (+ processor) → HF in-process."""
+    config = config or EvalConfig()
+    b = config.backend
+    if hasattr(model, "generate") and hasattr(model, "model_fingerprint"):
+        return model
+    if isinstance(model, str) and model.startswith(("http://", "https://")) or b.name == "openai":
+        from thinkvl.eval.backends.openai import OpenAIBackend
+
+        url = model if isinstance(model, str) and model.startswith("http") else b.openai.base_url
+        if not url:
+            raise ValueError("the openai backend needs a server URL: --model http://HOST:PORT/v1 "
+                             "or backend.openai.base_url")
+        return OpenAIBackend(url, b.openai, model_id)
+    if isinstance(model, (str, Path)):
+        if b.name == "vllm":
+            from thinkvl.eval.backends.vllm import VLLMBackend
+
+            return VLLMBackend(model, config.vision, b.vllm, model_id, seed=config.generation.seed)
+        from thinkvl.eval.backends.hf import HFBackend
+
+        backend = HFBackend.from_path(model, config.vision, b.hf.batch_size, b.hf.dtype,
+                                      b.hf.device)
+        backend._model_id = model_id
+        return backend
+    if processor is None:
+        raise ValueError("evaluating a loaded model needs its processor")
+    from thinkvl.eval.backends.hf import HFBackend
+
+    return HFBackend(model, processor, config.vision, b.hf.batch_size, model_id)
+
+
+def evaluate(model_or_path: Any, processor: Any = None, records: Any = None, mode: str = "think",
+             sampling: Any = None, out_dir: str | Path | None = None, *,
+             vision: VisionSettings | None = None, scorer: Scorer | None = None,
+             batch_size: int = 16, model_id: str | None = None, bench: str = "records",
+             base_dir: str | Path | None = None, progress: bool = False) -> EvalResult:
+    """Evaluate a model (folder, URL, loaded model object or Backend) on RL/eval records.
+
+    ``records``: a JSONL/Parquet path, a list of record dicts (relative media paths resolve
+    against their ``_source`` file, else ``base_dir``), or a list of ``EvalItem``.
+    ``sampling``: ``GenerationSettings``, RL's ``Sampling`` or a dict (default: greedy, 8192 think
+    tokens then force-answer). With ``out_dir``, predictions persist there (a rerun resumes)
+    and ``results.json`` / ``results.md`` are written; without it everything stays in memory.
+    """
+    if records is None:
+        raise ValueError("evaluate() needs records (a path or a list)")
+    config = EvalConfig()
+    config.backend.hf.batch_size = batch_size
+    if vision is not None:
+        config.vision = vision
+    backend = make_backend(model_or_path, processor, config, model_id)
+    store = PredictionStore(Path(out_dir) / "predictions.jsonl" if out_dir else None)
+    own = scorer is None
+    scorer = scorer or Scorer()
+    try:
+        result = run_items(backend, _items(records, bench, base_dir), mode,
+                           _generation(sampling, mode),
+                           config.vision, store, scorer, progress, bench)
+    finally:
+        if own:
+            scorer.close()
+    if out_dir is not None:
+        from thinkvl.eval.report import write_run
+
+        write_run(out_dir, [result])
+    return result
+
+
+def run_config(config: EvalConfig, model: Any, processor: Any = None, model_id: str | None = None,
+               progress: bool = True, backend: Backend | None = None) -> list[EvalResult]:
+    """Every configured benchmark in every configured mode (what ``thinkvl eval`` runs)."""
+    from thinkvl.eval.report import write_run
+
+    if not config.benches:
+        raise ValueError("no benchmark given: --bench NAME[:PATH][,…]")
+    benches = [load_benchmark(spec, config.data_root, config.limit) for spec in config.benches]
+    backend = backend or make_backend(model, processor, config, model_id)
+    out = Path(config.out)
+    store = PredictionStore(out / "predictions.jsonl")
+    scorer = Scorer.from_settings(config.scoring)
+    results = []
+    try:
+        for bench in benches:
+            for mode in config.modes:
+                results.append(run_items(backend, bench.items, mode, config.generation,
+                                         config.vision, store, scorer, progress, bench.name))
+                write_run(out, results, config)
+    finally:
+        backend.close()
+        scorer.close()
+    return results
+
+
+def iter_modes(mode: str) -> Iterable[str]:
+    """``both`` → think, direct."""
+    return ("think", "direct") if mode == "both" else (mode,)
