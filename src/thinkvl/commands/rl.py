@@ -1,0 +1,65 @@
+"""`thinkvl rl --config … [key=value …]` trains; `thinkvl rl grade` writes offline difficulty."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from thinkvl.commands.overrides import OverridesGroup
+
+console = Console()
+
+
+app = typer.Typer(cls=OverridesGroup, invoke_without_command=True,
+                  help="RL with curriculum sampling (GRPO, clip-higher, dynamic sampling).")
+
+
+@app.callback()
+def rl(
+    ctx: typer.Context,
+    config: Path = typer.Option(None, "--config", "-c", help="RL recipe YAML (e.g. configs/demo_rl.yaml)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's latest checkpoint."),
+) -> None:
+    """Train a policy with RLCS. Extra `section.key=value` arguments override the recipe."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if config is None:
+        raise typer.BadParameter("give a recipe with --config (see configs/demo_rl.yaml)", param_hint="--config")
+    from thinkvl.config import ConfigError, load_config
+    from thinkvl.rl.config import RLConfig
+    from thinkvl.rl.run import run_rl
+
+    try:
+        cfg = load_config(RLConfig, config, ctx.meta.get("overrides", []))
+    except ConfigError as err:
+        console.print(f"[red]config error:[/] {err}")
+        raise typer.Exit(2) from None
+    summary = run_rl(cfg, resume=resume)
+    console.print(json.dumps({k: summary[k] for k in ("steps", "rollouts", "tokens_generated", "wall_seconds")}))
+
+
+@app.command("grade")
+def grade_command(
+    data: Path = typer.Argument(..., help="RL records to grade (JSONL/Parquet)."),
+    model: Path = typer.Option(..., "--model", help="Model folder whose pass@k defines difficulty."),
+    k: int = typer.Option(8, "--k", help="Samples per prompt."),
+    think_budget: int = typer.Option(48, help="Think tokens before the answer is forced."),
+    answer_budget: int = typer.Option(24, help="Answer tokens after forcing."),
+) -> None:
+    """Offline difficulty: pass@k per prompt, written to <data>.difficulty.jsonl."""
+    from rich.progress import Progress
+
+    from thinkvl.model.factory import load_model, load_processor
+    from thinkvl.model.generate import Sampling
+    from thinkvl.rl.data import load_prompts
+    from thinkvl.rl.grade import grade
+
+    total = len(load_prompts(data))
+    with Progress(console=console) as bar:
+        task = bar.add_task(f"grading pass@{k}", total=total)
+        summary = grade(load_model(model), load_processor(model), data, k=k, model_name=str(model),
+                        sampling=Sampling(think_budget=think_budget, answer_budget=answer_budget),
+                        progress=lambda n: bar.advance(task, n))
+    console.print(json.dumps(summary, indent=1))

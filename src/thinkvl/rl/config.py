@@ -1,0 +1,87 @@
+"""The RL recipe as data. Defaults are the GLM-4.1V-Thinking report's choices where it gives
+them (GRPO, no KL, no entropy bonus, clip-higher, top-p 1.0, per-sample normalisation, RLCS
+with EMA expansion); sizes are laptop-scale — ``configs/glm41v_9b_rl.yaml`` holds cluster ones."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from thinkvl.config import Section
+from thinkvl.rl.curriculum import DEFAULT_TIER_WEIGHTS
+
+
+class DataConfig(Section):
+    train: str = Field(..., description="RL records (JSONL/Parquet): id, domain, prompt, answer")
+    eval: str | None = Field(None, description="held-out records for accuracy before/after and every eval_every")
+    eval_limit: int | None = Field(None, ge=1, description="evaluate on the first N held-out records of each domain")
+    skip_invalid: bool = False
+
+
+class RolloutConfig(Section):
+    engine: Literal["hf", "vllm"] = "hf"
+    group_size: int = Field(8, ge=2, description="rollouts per prompt (GRPO group)")
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1.0)
+    think_budget: int = Field(48, ge=1, description="new tokens before the answer is forced")
+    answer_budget: int = Field(24, ge=0, description="new tokens allowed after forcing </think><answer>")
+    batch_size: int = Field(128, ge=1, description="sequences per generate call")
+    gpu_memory_utilization: float = Field(0.5, gt=0, le=1.0, description="vLLM only")
+
+
+class AlgoConfig(Section):
+    steps: int = Field(20, ge=0)
+    prompts_per_step: int = Field(16, ge=1, description="groups trained on per step (after filtering)")
+    advantage: str = "grpo"
+    clip_low: float = Field(0.2, ge=0)
+    clip_high: float = Field(0.28, ge=0)
+    normalization: Literal["sample", "token"] = "sample"
+    kl_coef: float = Field(0.0, ge=0, description="off by default: the report found KL limits gains")
+    entropy_coef: float = Field(0.0, ge=0, description="off by default, as in the report")
+    updates_per_batch: int = Field(1, ge=1, description="optimizer updates per rollout batch")
+    micro_batch: int = Field(32, ge=1, description="sequences per forward/backward")
+
+
+class OptimConfig(Section):
+    lr: float = Field(1e-4, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.99)
+    grad_clip: float = Field(1.0, gt=0)
+    warmup_steps: int = Field(0, ge=0)
+
+
+class CurriculumConfig(Section):
+    enabled: bool = True
+    pass_ema: float = Field(0.5, ge=0, lt=1)
+    tier_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_TIER_WEIGHTS))
+    domain_mix: dict[str, float] = Field(default_factory=dict)
+
+
+class DynamicConfig(Section):
+    enabled: bool = True
+    ema_decay: float = Field(0.8, ge=0, lt=1)
+    max_expansion: float = Field(4.0, ge=1)
+
+
+class RunConfig(Section):
+    out: str = "runs/rl"
+    seed: int = 0
+    save_every: int = Field(10, ge=0, description="0: only the final checkpoint")
+    keep_last: int = Field(2, ge=1)
+    eval_every: int = Field(0, ge=0, description="0: evaluate before and after only")
+    sinks: list[str] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
+    save_rollouts: bool = True
+    progress: bool = True
+
+
+class RLConfig(Section):
+    model: str = Field(..., description="policy to start from: an SFT checkpoint folder")
+    data: DataConfig
+    rl: AlgoConfig = AlgoConfig()
+    rollout: RolloutConfig = RolloutConfig()
+    optim: OptimConfig = OptimConfig()
+    curriculum: CurriculumConfig = CurriculumConfig()
+    dynamic: DynamicConfig = DynamicConfig()
+    rewards: str | None = Field(None, description="reward-system YAML; default configuration when unset")
+    run: RunConfig = RunConfig()

@@ -1,0 +1,54 @@
+"""Offline difficulty for RLCS: pass@k of a model over the RL data, written beside the data.
+
+Each prompt gets k sampled rollouts scored by the reward system; its pass rate (share correct)
+seeds the curriculum's tier before training ever sees it. The sidecar file
+``<data>.difficulty.jsonl`` (id, domain, pass_rate, tier, k, model) is what ``thinkvl rl`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from thinkvl.model.generate import Sampling
+from thinkvl.rewards import RewardSystem
+from thinkvl.rl.curriculum import tier_of
+from thinkvl.rl.data import difficulty_path, load_prompts
+from thinkvl.rl.rollout.hf import HFRollout
+
+
+def grade(model, processor, data_path: str | Path, k: int = 8, sampling: Sampling | None = None,
+          rewards: RewardSystem | None = None, batch_prompts: int = 32, model_name: str = "",
+          progress=None) -> dict:
+    """Write pass rates for every prompt of ``data_path``; returns a summary (tier counts)."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    prompts = load_prompts(data_path)
+    rewards = rewards or RewardSystem()
+    engine = HFRollout(model, processor, sampling or Sampling())
+    rows = []
+    for start in range(0, len(prompts), batch_prompts):
+        chunk = prompts[start:start + batch_prompts]
+        groups = engine.rollout(chunk, k)
+        items = [{"response": c.text, "answer": p.answer, "domain": p.domain, "question": p.question}
+                 for p, group in zip(chunk, groups) for c in group]
+        results = rewards.score_batch(items)
+        for i, p in enumerate(chunk):
+            scored = [r for r in results[i * k:(i + 1) * k] if not r.missing]
+            rate = sum(r.correct for r in scored) / len(scored) if scored else None
+            rows.append({"id": p.id, "domain": p.domain, "pass_rate": rate, "tier": tier_of(rate),
+                         "k": k, "model": model_name})
+        if progress is not None:
+            progress(len(chunk))
+    out = difficulty_path(data_path)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows if r["pass_rate"] is not None), encoding="utf-8")
+    tmp.replace(out)
+    tiers = Counter(r["tier"] for r in rows)
+    by_domain: dict[str, list[float]] = {}
+    for r in rows:
+        if r["pass_rate"] is not None:
+            by_domain.setdefault(r["domain"], []).append(r["pass_rate"])
+    return {"path": str(out), "prompts": len(rows), "k": k, "tiers": dict(tiers),
+            "pass_rate": {d: sum(v) / len(v) for d, v in sorted(by_domain.items())}}

@@ -1,0 +1,47 @@
+"""Hugging Face ``generate`` rollouts (batched, KV cache, force-answering).
+
+Single process: the engine samples from the actor itself, so there is nothing to sync. Under
+FSDP the actor's parameters are sharded and every forward is a collective, which ranks that
+generate different lengths cannot share; the engine then keeps its own full copy (as a
+colocated vLLM does) and ``sync`` gathers the actor's full weights into it after each update.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from thinkvl.model.generate import Completion, Sampling, generate
+from thinkvl.rl.data import Prompt
+
+
+class HFRollout:
+    def __init__(self, model, processor, sampling: Sampling, batch_size: int = 128,
+                 separate_copy: bool = False):
+        self.processor = processor
+        self.sampling = sampling
+        self.batch_size = batch_size
+        self.model = copy.deepcopy(model) if separate_copy else model
+        self.separate_copy = separate_copy
+
+    def rollout(self, prompts: list[Prompt], n: int) -> list[list[Completion]]:
+        flat = [p for p in prompts for _ in range(n)]
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            outs = generate(self.model, self.processor, [p.messages for p in flat], self.sampling,
+                            base_dirs=[p.base_dir for p in flat], batch_size=self.batch_size)
+        finally:
+            self.model.train(was_training)
+        return [outs[i * n:(i + 1) * n] for i in range(len(prompts))]
+
+    @torch.no_grad()
+    def sync(self, actor_model) -> None:
+        if not self.separate_copy:
+            return
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        state = get_model_state_dict(actor_model, options=StateDictOptions(full_state_dict=True,
+                                                                           broadcast_from_rank0=False))
+        self.model.load_state_dict(state)

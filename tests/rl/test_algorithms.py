@@ -1,0 +1,113 @@
+"""Hand-computed checks of GRPO advantages, the clipped loss, EMA expansion and group selection."""
+
+import math
+
+import pytest
+import torch
+
+from thinkvl.rl.advantage import get_estimator, grpo, mean_only
+from thinkvl.rl.dynamic import ExpansionEMA, balance, expansion_factor, group_has_signal, select_groups
+from thinkvl.rl.loss import clipped_token_loss, kl_k3, policy_loss, token_entropy
+
+
+def test_grpo_advantage_by_hand():
+    # rewards 1, 0, 0, 1 -> mean 0.5, population std 0.5 -> ±1
+    adv = grpo([1.0, 0.0, 0.0, 1.0])
+    assert adv == pytest.approx([1.0, -1.0, -1.0, 1.0], abs=1e-5)
+    # 1, 0, 0, 0 -> mean .25, std sqrt(3)/4 -> 0.75/0.4330 = 1.732, -0.25/0.4330 = -0.577
+    adv = grpo([1.0, 0.0, 0.0, 0.0])
+    assert adv == pytest.approx([math.sqrt(3), -1 / math.sqrt(3), -1 / math.sqrt(3), -1 / math.sqrt(3)], abs=1e-4)
+
+
+def test_missing_rewards_are_excluded_not_zero():
+    adv = grpo([1.0, None, 0.0])
+    assert adv[1] is None and adv[0] == pytest.approx(1.0, abs=1e-5) and adv[2] == pytest.approx(-1.0, abs=1e-5)
+    assert grpo([None, None]) == [None, None]
+    out = mean_only([1.0, 0.0, None, 0.0])
+    assert out[2] is None and [out[0], out[1], out[3]] == pytest.approx([2 / 3, -1 / 3, -1 / 3])
+    assert get_estimator("grpo") is grpo
+    with pytest.raises(ValueError, match="unknown advantage"):
+        get_estimator("ppo-gae")
+
+
+def test_identical_rewards_give_zero_advantage():
+    assert grpo([0.5, 0.5, 0.5]) == pytest.approx([0.0, 0.0, 0.0])
+
+
+def test_clip_higher_bounds_by_hand():
+    # ratio = e^(logp-old); positive advantage clips at 1.28, negative at 0.8
+    old = torch.zeros(4)
+    logp = torch.log(torch.tensor([1.5, 1.1, 0.5, 0.9]))
+    adv = torch.tensor([1.0, 1.0, -1.0, -1.0])
+    loss, clipped = clipped_token_loss(logp, old, adv, 0.2, 0.28)
+    # token 0: min(1.5, 1.28) = 1.28 -> loss -1.28 (clipped); token 1: 1.1 -> -1.1
+    # token 2: A<0: min(-0.5, -0.8) = -0.8 -> loss 0.8 (clipped); token 3: min(-0.9, -0.9) -> 0.9
+    assert loss.tolist() == pytest.approx([-1.28, -1.1, 0.8, 0.9], abs=1e-5)
+    assert clipped.tolist() == [True, False, True, False]
+
+
+def test_sample_vs_token_normalisation_by_hand():
+    # ratio 1 everywhere: token loss = -A. Sample 0 has 1 token (A=2), sample 1 has 3 tokens (A=-1).
+    logp = torch.zeros(2, 3)
+    mask = torch.tensor([[1, 0, 0], [1, 1, 1]])
+    adv = torch.tensor([2.0, -1.0])
+    per_sample = policy_loss(logp, logp, adv, mask, normalization="sample").loss
+    per_token = policy_loss(logp, logp, adv, mask, normalization="token").loss
+    assert float(per_sample) == pytest.approx((-2.0 + 1.0) / 2)  # mean of sample means
+    assert float(per_token) == pytest.approx((-2.0 + 3.0) / 4)  # sum over tokens / 4 tokens
+    with pytest.raises(ValueError, match="normalization"):
+        policy_loss(logp, logp, adv, mask, normalization="seq")
+
+
+@pytest.mark.parametrize("normalization", ["sample", "token"])
+def test_micro_batches_accumulate_to_the_full_batch_gradient(normalization):
+    torch.manual_seed(0)
+    theta = torch.randn(4, 5, requires_grad=True)
+    old = torch.randn(4, 5) * 0.1
+    adv = torch.tensor([1.0, -0.5, 0.3, -2.0])
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 0, 0, 0, 0], [1, 1, 1, 1, 1], [1, 1, 0, 0, 0]])
+    full = policy_loss(theta, old, adv, mask, normalization=normalization).loss
+    g_full, = torch.autograd.grad(full, theta)
+    total_tokens = int(mask.sum())
+    acc = torch.zeros_like(theta)
+    for rows in ([0, 1], [2], [3]):
+        part = policy_loss(theta[rows], old[rows], adv[rows], mask[rows], normalization=normalization,
+                           total_samples=4, total_tokens=total_tokens).loss
+        g, = torch.autograd.grad(part, theta)
+        acc += g
+    assert torch.allclose(acc, g_full, atol=1e-6)
+
+
+def test_entropy_and_kl_helpers():
+    uniform = torch.zeros(1, 4)
+    assert float(token_entropy(uniform)) == pytest.approx(math.log(4))
+    assert float(kl_k3(torch.tensor(0.3), torch.tensor(0.3))) == pytest.approx(0.0)
+
+
+def test_expansion_factor_and_ema_by_hand():
+    assert expansion_factor(0.5, 4.0) == pytest.approx(2.0)
+    assert expansion_factor(0.9, 4.0) == 4.0 and expansion_factor(1.0, 4.0) == 4.0
+    ema = ExpansionEMA(decay=0.9, max_expansion=4.0)
+    assert ema.update(0.5) == pytest.approx(0.9 * 1.0 + 0.1 * 2.0)  # 1.1
+    assert ema.update(0.75) == pytest.approx(0.9 * 1.1 + 0.1 * 4.0)  # 1.39
+    assert ema.prompts_to_draw(16) == math.ceil(16 * 1.39)  # 23
+    state = ema.state_dict()
+    other = ExpansionEMA()
+    other.load_state_dict(state)
+    assert other.value == pytest.approx(1.39)
+
+
+def test_group_selection_prefers_balanced_groups():
+    groups = [
+        [True, True, True, True],      # no signal
+        [True, False, False, False],   # balance 0.5
+        [True, True, False, False],    # balance 1.0
+        [False, False, False, False],  # no signal
+        [True, True, True, False],     # balance 0.5
+        [True, None, False, None],     # balance 1.0 (missing ignored)
+    ]
+    assert not group_has_signal(groups[0]) and group_has_signal(groups[5])
+    assert balance(groups[1]) == pytest.approx(0.5)
+    assert select_groups(groups, keep=2) == [2, 5]
+    assert select_groups(groups, keep=3) == [1, 2, 5]  # tie at 0.5 broken by order
+    assert select_groups(groups, keep=10) == [1, 2, 4, 5]
