@@ -1,0 +1,245 @@
+"""Checkpoints that survive a crash at any moment and resume a run exactly.
+
+Layout of ``run_dir/checkpoints/step_NNNNNN/``:
+- ``model/``: an ordinary Hugging Face folder (safetensors + config + processor), loadable on its
+  own by ``load_model`` / vLLM / any tool;
+- ``trainer_state.pt``: full optimizer state, scheduler, step, every rank's RNG states (python,
+  numpy, torch, CUDA) and the caller's ``extra`` (data position, curriculum, …).
+
+Writing is atomic: everything goes into a temporary folder, is fsync'ed, and is renamed into
+place; only then is ``checkpoints/latest`` (a one-line file) replaced atomically. A crash while
+saving leaves the previous checkpoint and pointer untouched. Under FSDP2 the full model and
+optimizer states are gathered to CPU on rank 0 (every rank takes part), and rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from thinkvl.train import distributed as D
+
+CHECKPOINTS = "checkpoints"
+LATEST = "latest"
+STATE_FILE = "trainer_state.pt"
+MODEL_DIR = "model"
+FORMAT_VERSION = 1
+
+
+def _options(**kw):
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+
+    return StateDictOptions(**kw)
+
+
+def step_dir(run_dir: str | Path, step: int) -> Path:
+    return Path(run_dir) / CHECKPOINTS / f"step_{step:06d}"
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+    _fsync_dir(root)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_pointer(ckpt_root: Path, name: str) -> None:
+    tmp = ckpt_root / f".{LATEST}.tmp"
+    with open(tmp, "w") as f:
+        f.write(name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, ckpt_root / LATEST)
+    _fsync_dir(ckpt_root)
+
+
+def save_checkpoint(run_dir: str | Path, step: int, model, processor, optimizer, scheduler=None,
+                    extra: dict | None = None, keep_last: int = 2) -> Path:
+    """Write ``checkpoints/step_NNNNNN`` atomically and point ``latest`` at it.
+
+    Collective under FSDP: every rank must call it (with the same ``step``); ``extra`` is taken
+    from rank 0 — gather per-rank state into it first. Returns the checkpoint folder.
+    """
+    from torch.distributed.checkpoint.state_dict import (
+        get_model_state_dict,
+        get_optimizer_state_dict,
+    )
+
+    run_dir = Path(run_dir)
+    root = run_dir / CHECKPOINTS
+    final = step_dir(run_dir, step)
+    opts = _options(full_state_dict=True, cpu_offload=True)
+    model_sd = get_model_state_dict(model, options=opts)
+    optim_sd = get_optimizer_state_dict(model, optimizer, options=opts)
+    rngs = D.all_gather_object(rng_state())
+    if D.is_initialized() and torch.distributed.get_rank() != 0:
+        D.barrier()
+        return final
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".tmp-{final.name}-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        _save_hf(model, processor, model_sd, tmp / MODEL_DIR)
+        torch.save({
+            "version": FORMAT_VERSION,
+            "step": int(step),
+            "optimizer": optim_sd,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "rng": rngs,
+            "extra": extra or {},
+        }, tmp / STATE_FILE)
+        _fsync_tree(tmp)
+        if final.exists():  # re-saving a step (after a resume): move the old copy aside first
+            old = root / f".old-{final.name}-{os.getpid()}"
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+        _fsync_dir(root)
+        _write_pointer(root, final.name)
+        _prune(root, keep_last, keep=final.name)
+    finally:
+        D.barrier()
+    return final
+
+
+def _save_hf(model, processor, state_dict: dict, out: Path) -> None:
+    """The model as a Hugging Face folder from a full (gathered) state dict."""
+    inner = getattr(model, "module", model)
+    inner.save_pretrained(out, state_dict=state_dict, safe_serialization=True)
+    if processor is not None:
+        processor.save_pretrained(out)
+
+
+def _complete(path: Path) -> bool:
+    return path.is_dir() and (path / STATE_FILE).exists() and (path / MODEL_DIR / "config.json").exists()
+
+
+def _steps(root: Path) -> list[Path]:
+    found = [p for p in root.glob("step_*") if p.name[5:].isdigit() and _complete(p)]
+    return sorted(found, key=lambda p: int(p.name[5:]))
+
+
+def _prune(root: Path, keep_last: int, keep: str) -> None:
+    steps = _steps(root)
+    for old in steps[:-keep_last] if keep_last > 0 else []:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in root.glob(".tmp-step_*"):  # left by a crash mid-save
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint of a run (the ``latest`` pointer, else a scan), or None."""
+    root = Path(run_dir) / CHECKPOINTS
+    pointer = root / LATEST
+    if pointer.exists():
+        path = root / pointer.read_text().strip()
+        if _complete(path):
+            return path
+    steps = _steps(root) if root.exists() else []
+    return steps[-1] if steps else None
+
+
+def load_checkpoint(path: str | Path, model, optimizer, scheduler=None,
+                    load_model_weights: bool = True) -> dict:
+    """Restore model weights, optimizer, scheduler and this rank's RNG from ``path``.
+
+    Collective under FSDP (rank 0 reads, then broadcasts). With ``load_model_weights=False`` the
+    caller already built the model from ``path/model``. Returns ``{"step", "extra"}``.
+    """
+    from torch.distributed.checkpoint.state_dict import (
+        set_model_state_dict,
+        set_optimizer_state_dict,
+    )
+
+    path = Path(path)
+    if not _complete(path):
+        raise FileNotFoundError(f"{path} is not a complete checkpoint (needs {STATE_FILE} and {MODEL_DIR}/)")
+    state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=False)
+    rank = torch.distributed.get_rank() if D.is_initialized() else 0
+    distributed = D.is_initialized()
+    if load_model_weights:
+        full = {}
+        if rank == 0:
+            from thinkvl.model.factory import load_model
+
+            full = load_model(path / MODEL_DIR).state_dict()
+        set_model_state_dict(model, full, options=_options(
+            full_state_dict=True, broadcast_from_rank0=distributed, strict=False))
+    optim = state["optimizer"] if rank == 0 or not distributed else {}
+    set_optimizer_state_dict(model, optimizer, optim, options=_options(
+        full_state_dict=True, broadcast_from_rank0=distributed, strict=False))
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    rngs = state.get("rng") or []
+    if rngs:
+        set_rng_state(rngs[min(rank, len(rngs) - 1)])
+    return {"step": int(state["step"]), "extra": state.get("extra") or {}}
+
+
+def export_final(run_dir: str | Path, model, processor) -> Path:
+    """Write the trained model as ``run_dir/final`` (a Hugging Face folder), atomically."""
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict
+
+    run_dir = Path(run_dir)
+    final = run_dir / "final"
+    model_sd = get_model_state_dict(model, options=_options(full_state_dict=True, cpu_offload=True))
+    if D.is_initialized() and torch.distributed.get_rank() != 0:
+        D.barrier()
+        return final
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = run_dir / f".tmp-final-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        _save_hf(model, processor, model_sd, tmp)
+        _fsync_tree(tmp)
+        if final.exists():
+            old = run_dir / f".old-final-{os.getpid()}"
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+        _fsync_dir(run_dir)
+    finally:
+        D.barrier()
+    return final

@@ -1,0 +1,112 @@
+"""The pre-training and SFT recipes as data (YAML + dotted overrides, validated here).
+
+Both stages share one shape: a model folder, record files, a packing length, an optimizer and a
+step budget. Batches are measured in packed rows (``seq_len`` tokens each), so a step's token
+count is fixed and independent of how many processes run it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from thinkvl.config import Section
+from thinkvl.data.media import IMAGE_TOKEN_CAP, MIN_FRAME_PAIR_TOKENS, VIDEO_FPS, VIDEO_TOKEN_CAP
+
+
+class ModelConfig(Section):
+    path: str = Field(..., description="Hugging Face model folder to start from")
+    init_if_missing: str | None = Field(
+        None, description="build a fresh tiny-model preset (tiny|small) at `path` if it is not a model yet")
+    init_seed: int = 0
+    dtype: Literal["float32", "bfloat16"] = Field("float32", description="dtype the weights are loaded in")
+    mixed_precision: Literal["none", "bf16"] = Field(
+        "none", description="FSDP2 compute in bf16 with fp32 master weights and gradient reduction")
+    attn_implementation: str | None = Field(
+        None, description="e.g. flash_attention_2 on GPU (packed rows then use varlen kernels)")
+    gradient_checkpointing: bool = False
+
+
+class DataConfig(Section):
+    train: str | list[str] = Field(..., description="record files, folders or globs (JSONL/Parquet)")
+    seq_len: int = Field(8192, ge=16, description="packed row length in tokens")
+    shuffle: bool = True
+    buffer_size: int = Field(10_000, ge=1, description="records shuffled together (stream window)")
+    pack_buffer_rows: float = Field(
+        2.0, gt=0, description="tokens kept waiting for best-fit packing, in rows of seq_len")
+    shards: int | None = Field(
+        None, ge=1, description="data shards (default: the world size); fixing it keeps the data "
+                                "order identical for any number of processes")
+    skip_invalid: bool = Field(False, description="skip and count records that fail validation")
+    skip_bad_media: bool = Field(
+        False, description="skip and count samples with corrupt/over-budget media or longer than seq_len")
+    max_image_tokens: int = Field(IMAGE_TOKEN_CAP, ge=1)
+    max_video_tokens: int = Field(VIDEO_TOKEN_CAP, ge=1)
+    video_fps: float = Field(VIDEO_FPS, gt=0)
+    min_frame_pair_tokens: int = Field(
+        MIN_FRAME_PAIR_TOKENS, ge=1, description="long videos drop frames rather than shrink below this")
+
+    @model_validator(mode="after")
+    def _budgets_fit(self) -> DataConfig:
+        for name in ("max_image_tokens", "max_video_tokens"):
+            if getattr(self, name) >= self.seq_len:
+                raise ValueError(f"data.{name}={getattr(self, name)} does not fit data.seq_len="
+                                 f"{self.seq_len}; lower it or raise seq_len")
+        return self
+
+
+class OptimConfig(Section):
+    lr: float = Field(1e-4, gt=0)
+    vision_lr_scale: float = Field(
+        1.0, gt=0, description="vision tower lr = lr × this (a ViT trained at the LM's lr can "
+                               "collapse; the tiny model needs 0.1)")
+    min_lr_ratio: float = Field(0.1, ge=0, le=1, description="final lr / peak lr (cosine, linear)")
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    warmup_steps: int = Field(0, ge=0)
+    weight_decay: float = Field(0.1, ge=0)
+    betas: tuple[float, float] = (0.9, 0.95)
+    eps: float = Field(1e-8, gt=0)
+    grad_clip: float = Field(1.0, gt=0)
+
+
+class TrainConfig(Section):
+    steps: int = Field(..., ge=1)
+    packs_per_step: int = Field(..., ge=1, description="global rows per optimizer step")
+    micro_batch_packs: int = Field(1, ge=1, description="rows per forward/backward")
+    loss_normalization: Literal["token", "sample"] = Field(
+        "token", description="token: mean over all loss tokens of the step; sample: token mean "
+                             "within each sample, then mean over samples")
+
+
+class RunConfig(Section):
+    out: str = Field(..., description="run folder: checkpoints, metrics, final model")
+    seed: int = 0
+    save_every: int = Field(0, ge=0, description="checkpoint every N steps (0: only at the end)")
+    keep_last: int = Field(2, ge=1)
+    sinks: list[str] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
+    progress: bool = True
+
+
+class SupervisedConfig(Section):
+    """A supervised stage; ``STAGE`` decides how records become token labels."""
+
+    STAGE: ClassVar[str] = "pretrain"
+    model: ModelConfig
+    data: DataConfig
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    train: TrainConfig
+    run: RunConfig
+
+
+class PretrainConfig(SupervisedConfig):
+    """Pre-training records (caption, interleaved, OCR, grounding, video, text): loss on every
+    text token, none on vision tokens."""
+
+    STAGE: ClassVar[str] = "pretrain"
+
+
+class SFTConfig(SupervisedConfig):
+    """Chat records ending in an assistant turn: loss on the assistant's tokens only."""
+
+    STAGE: ClassVar[str] = "sft"

@@ -1,0 +1,90 @@
+"""Checkpoints: HF folder + trainer state, atomic writes, pruning, exact state restore."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from thinkvl.model.factory import load_model, load_processor
+from thinkvl.train import checkpoint as ckpt
+
+
+def _setup(tiny):
+    model = load_model(tiny)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 / (s + 1))
+    ids = torch.randint(10, 200, (2, 12))
+    model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
+    opt.step()
+    sched.step()
+    return model, opt, sched
+
+
+def test_roundtrip_restores_everything(tiny, tmp_path):
+    model, opt, sched = _setup(tiny)
+    random.seed(7)
+    torch.manual_seed(7)
+    path = ckpt.save_checkpoint(tmp_path, 3, model, load_processor(tiny), opt, sched, extra={"data": {"x": 1}})
+    assert path.name == "step_000003" and ckpt.latest_checkpoint(tmp_path) == path
+    assert (path / "model" / "model.safetensors").exists() and (path / "model" / "tokenizer.json").exists()
+    expect = (random.random(), torch.rand(3))
+
+    fresh = load_model(tiny)
+    opt2 = torch.optim.AdamW(fresh.parameters(), lr=1e-3)
+    sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, lambda s: 1.0 / (s + 1))
+    state = ckpt.load_checkpoint(path, fresh, opt2, sched2)
+    assert state == {"step": 3, "extra": {"data": {"x": 1}}}
+    assert (random.random(), torch.rand(3))[0] == expect[0]
+    for (n, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
+        assert torch.equal(a, b), n
+    assert sched2.last_epoch == sched.last_epoch
+    s1, s2 = opt.state_dict()["state"], opt2.state_dict()["state"]
+    assert all(torch.equal(s1[k]["exp_avg"], s2[k]["exp_avg"]) for k in s1)
+    # the checkpoint's model folder is a normal HF model
+    assert type(load_model(path / "model")).__name__ == "Glm4vForConditionalGeneration"
+
+
+def test_crash_while_saving_keeps_previous_checkpoint(tiny, tmp_path, monkeypatch):
+    model, opt, sched = _setup(tiny)
+    proc = load_processor(tiny)
+    first = ckpt.save_checkpoint(tmp_path, 1, model, proc, opt, sched)
+
+    real = ckpt._save_hf
+
+    def crash(model, processor, sd, out):
+        real(model, processor, sd, out)  # the model is written, then the process "dies"
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(ckpt, "_save_hf", crash)
+    with pytest.raises(KeyboardInterrupt):
+        ckpt.save_checkpoint(tmp_path, 2, model, proc, opt, sched)
+    monkeypatch.setattr(ckpt, "_save_hf", real)
+    assert ckpt.latest_checkpoint(tmp_path) == first
+    assert not (tmp_path / "checkpoints" / "step_000002").exists()
+    fresh = load_model(tiny)
+    opt2 = torch.optim.AdamW(fresh.parameters(), lr=1e-3)
+    sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, lambda s: 1.0)
+    assert ckpt.load_checkpoint(first, fresh, opt2, sched2)["step"] == 1
+    # the next save clears the debris and prunes to keep_last
+    for step in (2, 3, 4):
+        ckpt.save_checkpoint(tmp_path, step, model, proc, opt, sched, keep_last=2)
+    names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert names == ["latest", "step_000003", "step_000004"]
+
+
+def test_latest_falls_back_to_scan_when_pointer_is_stale(tiny, tmp_path):
+    model, opt, sched = _setup(tiny)
+    path = ckpt.save_checkpoint(tmp_path, 5, model, load_processor(tiny), opt, sched)
+    (tmp_path / "checkpoints" / "latest").write_text("step_000009\n")
+    assert ckpt.latest_checkpoint(tmp_path) == path
+    assert ckpt.latest_checkpoint(tmp_path / "nothing") is None
+
+
+def test_export_final(tiny, tmp_path):
+    model, _, _ = _setup(tiny)
+    final = ckpt.export_final(tmp_path, model, load_processor(tiny))
+    assert final == tmp_path / "final"
+    again = load_model(final)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
