@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.thinkvl-installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/thinkvl demo
 
-test: $(STAMP)
+# The report's page is tested in Debian's Chromium (Playwright drives it; no browser download).
+browser:
+	@test -x /usr/bin/chromium || command -v chromium >/dev/null || \
+	  (command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	   echo "chromium not installed: the report's browser tests will be skipped")
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 clean:
