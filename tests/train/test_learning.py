@@ -13,15 +13,15 @@ import json
 
 import pytest
 import torch
+from train_helpers import PY, run_module
 
-from thinkvl.config import load_config
 from thinkvl.format import extract_box, make_response, parse_response
 from thinkvl.model.factory import build_tiny, load_model, load_processor
 from thinkvl.model.generate import Sampling, generate
 from thinkvl.rewards import RewardSystem
-from thinkvl.train.config import PretrainConfig, SFTConfig
-from thinkvl.train.loop import run_supervised
 
+# Training runs in a fresh process (2 threads, passive OpenMP waits: robust to shared cores).
+TWO_THREADS = {"OMP_NUM_THREADS": "2"}
 FAST = ["data.seq_len=512", "data.max_video_tokens=384", "train.packs_per_step=8",
         "train.micro_batch_packs=2", "run.save_every=0", "run.progress=false", "run.sinks=[jsonl]"]
 
@@ -68,10 +68,10 @@ def test_sft_on_one_domain_beats_chance(tmp_path):
     generate_world(world, per_domain=1024, seed=3, domains=["counting"])
     init = build_tiny(tmp_path / "init", seed=0)
     before, _, _ = evaluate(init, world, 64)
-    cfg = load_config(SFTConfig, "configs/demo_sft.yaml", [
-        f"model.path={init}", f"data.train={world / 'sft.jsonl'}", f"run.out={tmp_path / 'sft'}",
-        "train.steps=200", "optim.schedule=constant", *FAST])
-    final = run_supervised(cfg)
+    run_module([PY, "-m", "thinkvl.train", "sft", "--config", "configs/demo_sft.yaml",
+                f"model.path={init}", f"data.train={world / 'sft.jsonl'}", f"run.out={tmp_path / 'sft'}",
+                "train.steps=200", "optim.schedule=constant", *FAST], env=TWO_THREADS, timeout=900)
+    final = tmp_path / "sft" / "final"
     after, fmt, base = evaluate(final, world, 64)
     print(f"counting: before {before['counting']:.2f}, after {after['counting']:.2f}, "
           f"chance {base['counting']:.2f}, format {fmt:.2f}")
@@ -86,14 +86,13 @@ def test_demo_pretrain_then_sft(tmp_path):
 
     world = tmp_path / "world"
     generate_world(world, per_domain=256, seed=0)
-    pre = load_config(PretrainConfig, "configs/demo_pretrain.yaml", [
-        f"model.path={tmp_path / 'init'}", f"data.train={world / 'pretrain.jsonl'}",
-        f"run.out={tmp_path / 'pretrain'}", "train.steps=40", *FAST])
-    pretrained = run_supervised(pre)
-    sft = load_config(SFTConfig, "configs/demo_sft.yaml", [
-        f"model.path={pretrained}", f"data.train={world / 'sft.jsonl'}", f"run.out={tmp_path / 'sft'}",
-        "train.steps=120", *FAST])
-    final = run_supervised(sft)
+    run_module([PY, "-m", "thinkvl.train", "pretrain", "--config", "configs/demo_pretrain.yaml",
+                f"model.path={tmp_path / 'init'}", f"data.train={world / 'pretrain.jsonl'}",
+                f"run.out={tmp_path / 'pretrain'}", "train.steps=40", *FAST], env=TWO_THREADS, timeout=900)
+    run_module([PY, "-m", "thinkvl.train", "sft", "--config", "configs/demo_sft.yaml",
+                f"model.path={tmp_path / 'pretrain' / 'final'}", f"data.train={world / 'sft.jsonl'}",
+                f"run.out={tmp_path / 'sft'}", "train.steps=120", *FAST], env=TWO_THREADS, timeout=900)
+    final = tmp_path / "sft" / "final"
     acc, fmt, base = evaluate(final, world, 24)
     print("format", round(fmt, 3), {d: (round(acc[d], 2), round(base[d], 2)) for d in acc})
     assert fmt >= 0.95  # the protocol is learned: one box, think/answer blocks

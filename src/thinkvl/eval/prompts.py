@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image
 
 from thinkvl.eval.config import VisionSettings
-from thinkvl.format import add_nothink
+from thinkvl.model.generate import direct_prompt
 
 
 def apply_mode(prompt: list[dict], mode: str) -> list[dict]:
@@ -26,19 +26,7 @@ def apply_mode(prompt: list[dict], mode: str) -> list[dict]:
         return prompt
     if mode != "direct":
         raise ValueError(f"unknown mode {mode!r}; expected think or direct")
-    prompt = [dict(m) for m in prompt]
-    last = prompt[-1]
-    if isinstance(last["content"], str):
-        last["content"] = add_nothink(last["content"])
-    else:
-        parts = [dict(p) for p in last["content"]]
-        texts = [p for p in parts if p.get("type") == "text"]
-        if texts:
-            texts[-1]["text"] = add_nothink(texts[-1]["text"])
-        else:
-            parts.append({"type": "text", "text": "/nothink"})
-        last["content"] = parts
-    return prompt
+    return direct_prompt(prompt)
 
 
 def load_video(ref: Any, base_dir: str | None, vision: VisionSettings) -> list[Image.Image]:

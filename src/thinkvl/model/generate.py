@@ -38,7 +38,7 @@ class Completion:
     sample: Encoded | None = field(default=None, repr=False)  # prompt + completion, for training
 
 
-def _direct(prompt: list[dict]) -> list[dict]:
+def direct_prompt(prompt: list[dict]) -> list[dict]:
     """Append /nothink to the last user turn (direct-answer mode)."""
     prompt = [dict(m) for m in prompt]
     last = prompt[-1]
@@ -115,7 +115,7 @@ def _generate_chunk(model, processor, prompts, sampling, base_dirs, media) -> li
     pad_id = tok.pad_token_id
     eos = eos_ids(model, tok)
     if not sampling.think:
-        prompts = [_direct(p) for p in prompts]
+        prompts = [direct_prompt(p) for p in prompts]
     encoded = []
     for prompt, base, med in zip(prompts, base_dirs, media):
         med = med if med is not None else collect_media(prompt, base)
