@@ -27,7 +27,7 @@ browser:
 	   echo "chromium not installed: the report's browser tests will be skipped")
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

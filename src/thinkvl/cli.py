@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
-import typer
+import os
 
-from thinkvl.commands import data, demo, model, report, reward, rl, synth, train
-from thinkvl.commands import eval as eval_cmd
+# Spin-waiting OpenMP threads make concurrent torch jobs on a small machine 5-10x slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import typer  # noqa: E402
+
+from thinkvl.commands import data, demo  # noqa: E402, model, report, reward, rl, synth, train
+from thinkvl.commands import eval as eval_cmd  # noqa: E402
 
 app = typer.Typer(
     help="Train and evaluate thinking vision-language models (GLM-4.1V-Thinking recipe).",

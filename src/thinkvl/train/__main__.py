@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 # Before torch loads OpenMP: spinning worker threads turn CPU sharing (other jobs on the same
-# cores) into 5-10x slowdowns; passive waiting costs nothing measurable when alone.
+# cores) into 5-10x slowdowns (measured: 77 s vs 9 s for 10 demo steps on a shared box).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import typer
