@@ -10,7 +10,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import typer  # noqa: E402
 
-from thinkvl.commands import data, demo  # noqa: E402, model, report, reward, rl, synth, train
+from thinkvl.commands import data, demo, model, report, reward, rl, synth, train  # noqa: E402
 from thinkvl.commands import eval as eval_cmd  # noqa: E402
 
 app = typer.Typer(
