@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.thinkvl-installed
 
-.PHONY: demo test install browser clean
+.PHONY: demo test install browser postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,14 @@ browser:
 	  (command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	   echo "chromium not installed: the report's browser tests will be skipped")
 
-test: $(STAMP) browser
+# The annotation tests also run against PostgreSQL when Debian's server binaries are installed
+# (they start a throw-away cluster in a temporary folder); without them those cases are skipped.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  (command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || \
+	   echo "postgresql not installed: the annotation tests' PostgreSQL cases will be skipped")
+
+test: $(STAMP) browser postgres
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q
 
 clean:

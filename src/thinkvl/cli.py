@@ -11,6 +11,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import typer  # noqa: E402
 
 from thinkvl.commands import data, demo, model, report, reward, rl, synth, train  # noqa: E402
+from thinkvl.commands import annotate  # noqa: E402
 from thinkvl.commands import eval as eval_cmd  # noqa: E402
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(reward.app, name="reward")
 app.add_typer(eval_cmd.app, name="eval")
 app.command("report")(report.report_command)
 app.command("demo")(demo.demo_command)
+app.add_typer(annotate.app, name="annotate")
 
 
 def main() -> None:
