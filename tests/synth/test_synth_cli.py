@@ -25,3 +25,23 @@ def test_synth_command_rejects_unknown_domain(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--out", str(tmp_path), "--domains", "nope"])
     assert result.exit_code != 0
     assert "nope" in result.output
+
+
+def test_synth_levels_subset(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--out", str(tmp_path), "--per-domain", "8", "--domains",
+                                      "counting,ocr", "--levels", "1,2", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "manifest.json").read_text())["levels"] == [1, 2]
+    for name in ("rl_train", "rl_eval"):
+        levels = {json.loads(line)["meta"]["level"]
+                  for line in (tmp_path / f"{name}.jsonl").read_text().splitlines()}
+        assert levels == {1, 2}, (name, levels)
+
+
+def test_synth_rejects_bad_levels(tmp_path: Path) -> None:
+    for bad in ("0,1", "5", "one"):
+        result = CliRunner().invoke(app, ["--out", str(tmp_path / bad), "--levels", bad,
+                                          "--no-progress"])
+        assert result.exit_code != 0
+        assert "levels" in result.output
+        assert not (tmp_path / bad / "manifest.json").exists()

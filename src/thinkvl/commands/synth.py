@@ -23,6 +23,8 @@ def synth_command(
         None, "--domains", help="Comma-separated subset, e.g. counting,ocr (default: all)."),
     image_size: int = typer.Option(64, "--image-size", min=32, max=1024,
                                    help="Image side in pixels."),
+    levels: str = typer.Option("1,2,3,4", "--levels",
+                               help="Comma-separated difficulty levels to draw, e.g. 1,2."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """Generate pretrain / sft / rl_train / rl_eval JSONL files with their media."""
@@ -32,9 +34,17 @@ def synth_command(
         names = resolve_domains(domains)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--domains") from None
+    try:
+        level_list = [int(x) for x in levels.split(",") if x.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"expected integers such as 1,2 — got {levels!r}",
+                                 param_hint="--levels") from None
     start = time.perf_counter()
-    manifest = generate_world(out, per_domain=per_domain, seed=seed, domains=names,
-                              image_size=image_size, progress=progress)
+    try:
+        manifest = generate_world(out, per_domain=per_domain, seed=seed, domains=names,
+                                  image_size=image_size, progress=progress, levels=level_list)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--levels") from None
     elapsed = time.perf_counter() - start
     table = Table(title=f"synthetic world in {out}")
     table.add_column("domain")

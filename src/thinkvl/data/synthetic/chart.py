@@ -11,12 +11,13 @@ import random
 
 from PIL import ImageDraw
 
-from .draw import BLACK, COLOR_NAMES, COLORS, LIGHT_GREY, canvas, px
+from .draw import ALIGNED_LEVELS, BLACK, CELLS, COLOR_NAMES, COLORS, LIGHT_GREY, canvas, cell_size, px
 from .sample import Sample
 from .words import sentence
 
 # level: (bars or points (min, max), max value, share of line charts)
-_LEVELS = {1: ((2, 2), 4, 0.0), 2: ((3, 3), 5, 0.0), 3: ((4, 4), 6, 0.5), 4: ((5, 6), 8, 0.5)}
+_LEVELS = {1: ((2, 2), 4, 0.0), 2: ((3, 3), 4, 0.0), 3: ((4, 4), 6, 0.5), 4: ((5, 6), 8, 0.5)}
+# Token-aligned levels (see draw.py): each bar fills one column of cells, one cell per unit.
 BAR_QUESTIONS = {
     "value": "What is the value of the {color} bar?",
     "max": "Which bar is tallest?",
@@ -65,11 +66,17 @@ def _bars(rng: random.Random, level: int, size: int, n: int, vmax: int) -> Sampl
     else:
         values = rng.sample(range(1, vmax + 1), n)
     img, draw = canvas(size)
-    plot = _Plot(draw, size, vmax, n)
-    bw = max(2, round(plot.slot * rng.choice((0.5, 0.6, 0.7))))  # more distinct level-1 items
-    for i, (c, v) in enumerate(zip(colors, values)):
-        left = plot.x(i) - bw // 2
-        draw.rectangle((left, plot.y(v), left + bw - 1, plot.base - 1), fill=COLORS[c])
+    if level in ALIGNED_LEVELS and vmax <= CELLS:
+        cell, gap = cell_size(size), px(2, size)
+        for col, c, v in zip(sorted(rng.sample(range(CELLS), n)), colors, values):
+            draw.rectangle((col * cell + gap, size - v * cell, (col + 1) * cell - gap - 1, size - 1),
+                           fill=COLORS[c])
+    else:
+        plot = _Plot(draw, size, vmax, n)
+        bw = max(2, round(plot.slot * rng.choice((0.5, 0.6, 0.7))))  # more distinct level-1 items
+        for i, (c, v) in enumerate(zip(colors, values)):
+            left = plot.x(i) - bw // 2
+            draw.rectangle((left, plot.y(v), left + bw - 1, plot.base - 1), fill=COLORS[c])
     listing = ", ".join(f"{c} {v}" for c, v in zip(colors, values))
     if qtype == "value":
         i = rng.randrange(n)

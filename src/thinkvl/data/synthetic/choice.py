@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from .draw import CHOICE_SHAPES, COLOR_NAMES, COLORS, canvas, draw_shape, px
+from .draw import ALIGNED_LEVELS, CHOICE_SHAPES, COLOR_NAMES, COLORS, canvas, cell_box, draw_shape, px
 from .sample import Sample
 from .words import join_list, sentence
 
@@ -38,6 +38,9 @@ def generate(rng: random.Random, level: int, size: int) -> Sample:
     img, draw = canvas(size)
     half, m = size // 2, px(3, size)
     for c, s, q in zip(colors, shapes, quads):
+        if level in ALIGNED_LEVELS:  # the quadrant's 2×2 token cells (see draw.py)
+            draw_shape(draw, s, cell_box((q % 2) * 2, (q // 2) * 2, size, span=2, gap=2), COLORS[c])
+            continue
         w = min(px(rng.randint(*side), size), half - 2 * m)
         qx, qy = (q % 2) * half, (q // 2) * half
         x, y = qx + rng.randint(m, half - m - w), qy + rng.randint(m, half - m - w)

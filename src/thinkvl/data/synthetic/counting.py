@@ -14,10 +14,11 @@ from .sample import Sample
 from .scene import describe, layout, other_kind, render
 from .words import NUMBER_WORDS, plural
 
-# level: (grid, max targets, distractors (min, max), distractors may share colour/shape, side)
+# level: (grid, max targets, distractors (min, max), distractors may share colour/shape, side);
+# side None: one object per token-aligned cell (see draw.py)
 _LEVELS = {
-    1: (3, 3, (0, 0), False, (14, 16)),
-    2: (3, 4, (1, 2), False, (13, 15)),
+    1: (4, 3, (0, 0), False, None),
+    2: (4, 4, (1, 2), False, None),
     3: (4, 5, (2, 4), True, (10, 12)),
     4: (4, 6, (4, 6), True, (9, 11)),
 }

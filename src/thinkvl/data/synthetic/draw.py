@@ -5,6 +5,12 @@ big filled shapes on white, and the default font scaled up. Shapes are drawn wit
 anti-aliasing so every object is a blob of one exact colour — the tests recover counts and boxes
 from the pixels, which keeps answers honest. Geometry is written for a 64-pixel canvas and scaled
 with :func:`px`, so ``--image-size`` changes resolution, not content.
+
+Levels 1 and 2 are *token-aligned*: objects, glyphs and buttons sit exactly in the cells of a 4×4
+grid (16 pixels at 64), which is what one vision token of the tiny model sees (patch 8, merged
+2×2). Measured on the tiny model: it learns to name an object's colour from an aligned picture in
+~80 steps with its vision tower frozen, and not in 200 steps from the same objects at arbitrary
+offsets; the later levels keep the harder, unaligned layouts.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ RGB = tuple[int, int, int]
 Box = tuple[int, int, int, int]
 
 BASE = 64  # geometry constants in the generators are given for this canvas size
+CELLS = 4  # token-aligned levels use a CELLS×CELLS grid (one vision token of the tiny model each)
+ALIGNED_LEVELS = (1, 2)
 COLORS: dict[str, RGB] = {
     "red": (220, 30, 30),
     "green": (30, 160, 50),
@@ -60,6 +68,40 @@ def draw_shape(draw: ImageDraw.ImageDraw, shape: str, box: Box, color: RGB) -> N
         draw.polygon([(mx, y1), (r, my), (mx, b), (x1, my)], fill=color)
     else:
         raise ValueError(f"unknown shape {shape!r}; known: {', '.join(CHOICE_SHAPES)}")
+
+
+def cell_size(size: int) -> int:
+    """Side of one token-aligned cell in pixels."""
+    return size // CELLS
+
+
+def cell_box(col: int, row: int, size: int, span: int = 1, gap: int = 1) -> Box:
+    """The box of ``span``×``span`` cells at (col, row), shrunk by ``gap`` pixels (64-px units)
+    on every side so neighbouring objects never touch."""
+    c, g = cell_size(size), px(gap, size)
+    return (col * c + g, row * c + g, (col + span) * c - g, (row + span) * c - g)
+
+
+def aligned_boxes(rng: random.Random, n: int, size: int, span: int = 1) -> list[Box]:
+    """``n`` distinct token-aligned boxes of ``span``×``span`` cells (spans tile the canvas)."""
+    per_side = CELLS // span
+    if n > per_side * per_side:
+        raise ValueError(f"{n} objects do not fit {per_side}x{per_side} aligned slots")
+    return [cell_box((k % per_side) * span, (k // per_side) * span, size, span)
+            for k in rng.sample(range(per_side * per_side), n)]
+
+
+def draw_cells(draw: ImageDraw.ImageDraw, text: str, size: int, col: int, row: int,
+               color: RGB = BLACK) -> Box:
+    """One character per token cell, left to right from (col, row), each centred in its cell;
+    returns the box of the cells used."""
+    c = cell_size(size)
+    fs = min(fit_font(ch, px(15, size), c - px(2, size), c - px(2, size)) for ch in text)
+    for k, ch in enumerate(text):
+        w, h = text_size(ch, fs)
+        x0, y0 = (col + k) * c, row * c
+        draw_text(draw, (x0 + (c - w) // 2, y0 + (c - h) // 2), ch, fs, color)
+    return (col * c, row * c, (col + len(text)) * c, (row + 1) * c)
 
 
 def grid_boxes(rng: random.Random, n: int, grid: int, size: int, side: tuple[int, int],

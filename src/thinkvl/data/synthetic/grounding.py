@@ -15,8 +15,8 @@ from .words import all_position_phrases, box_position, sentence
 
 # level: (grid, distractors (min, max), distractors may share colour/shape, side)
 _LEVELS = {
-    1: (3, (0, 1), False, (14, 16)),
-    2: (3, (1, 2), False, (13, 15)),
+    1: (4, (0, 1), False, None),  # side None: token-aligned cells (see draw.py)
+    2: (4, (1, 2), False, None),
     3: (4, (2, 4), True, (11, 13)),
     4: (4, (4, 6), True, (9, 12)),
 }

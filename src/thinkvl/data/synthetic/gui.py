@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import random
 
-from .draw import BLACK, box_center, box_text, canvas, draw_text, edges, fit_font, norm_box, px, \
-    text_size
+from .draw import ALIGNED_LEVELS, BLACK, box_center, box_text, canvas, cell_box, draw_text, edges, \
+    fit_font, norm_box, px, text_size
 from .sample import Sample
 from .words import all_position_phrases, box_position
 
@@ -34,8 +34,18 @@ def generate(rng: random.Random, level: int, size: int) -> Sample:
     draw.rectangle((0, 0, size - 1, bar - 1), fill=_BAR)
     xs, ys = edges(m, size - m, cols), edges(bar + m, size - m, rows)
     buttons = []
+    if level in ALIGNED_LEVELS:  # no title bar; buttons fill the 2×2-token quadrants
+        img, draw = canvas(size, _SCREEN)
     for label, slot in zip(labels, rng.sample(range(rows * cols), n)):
         r, c = divmod(slot, cols)
+        if level in ALIGNED_LEVELS:
+            x, y, x2, y2 = cell_box(c * 2, r * 2, size, span=2, gap=2)
+            draw.rectangle((x, y, x2 - 1, y2 - 1), fill=_FILLS[0], outline=_OUTLINE)
+            fs = fit_font(label, px(fsize, size), x2 - x - px(4, size), y2 - y - px(4, size))
+            tw, th = text_size(label, fs)
+            draw_text(draw, (x + (x2 - x - tw) // 2, y + (y2 - y - th) // 2), label, fs, BLACK)
+            buttons.append((label, (x, y, x2, y2)))
+            continue
         sw, sh = xs[c + 1] - xs[c], ys[r + 1] - ys[r]
         w = sw - px(rng.randint(2, 5), size)
         h = min(sh - px(2, size), px(rng.randint(12, 16), size))

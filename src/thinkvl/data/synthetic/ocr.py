@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 import string
 
-from .draw import LIGHT_GREY, WHITE, canvas, draw_text, fit_font, px, text_size
+from .draw import ALIGNED_LEVELS, CELLS, LIGHT_GREY, WHITE, canvas, draw_cells, draw_text, fit_font, px, \
+    text_size
 from .sample import Sample
 
 CHARSET = "".join(c for c in string.ascii_uppercase if c not in "IO") + string.digits
@@ -32,12 +33,15 @@ def generate(rng: random.Random, level: int, size: int) -> Sample:
         for _ in range(2):
             y0, y1 = rng.randrange(size), rng.randrange(size)
             draw.line((0, y0, size - 1, y1), fill=LIGHT_GREY, width=1)
-    margin = px(3, size)
-    fs = fit_font(text, px(fsize, size), size - 2 * margin, size - 2 * margin)
-    w, h = text_size(text, fs)
-    x = rng.randint(margin, max(margin, size - margin - w))
-    y = rng.randint(margin, max(margin, size - margin - h))
-    draw_text(draw, (x, y), text, fs)
+    if level in ALIGNED_LEVELS:  # one character per token cell (see draw.py)
+        draw_cells(draw, text, size, rng.randint(0, CELLS - len(text)), rng.randrange(CELLS))
+    else:
+        margin = px(3, size)
+        fs = fit_font(text, px(fsize, size), size - 2 * margin, size - 2 * margin)
+        w, h = text_size(text, fs)
+        x = rng.randint(margin, max(margin, size - margin - w))
+        y = rng.randint(margin, max(margin, size - margin - h))
+        draw_text(draw, (x, y), text, fs)
     return Sample(
         domain="ocr", level=level, question=rng.choice(TEMPLATES), answer=text, final=text,
         think=f"The text reads {' '.join(text)}.",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from .draw import COLOR_NAMES, COLORS, SHAPES, Box, canvas, draw_shape, grid_boxes
+from .draw import COLOR_NAMES, COLORS, SHAPES, Box, aligned_boxes, canvas, draw_shape, grid_boxes
 from .words import counted, join_list, sentence
 
 
@@ -41,9 +41,13 @@ def render(things: list[Thing], size: int) -> Image.Image:
 
 
 def layout(rng: random.Random, kinds: list[tuple[str, str]], grid: int, size: int,
-           side: tuple[int, int]) -> list[Thing]:
-    """Place one object per kind in distinct grid cells (drawing order = list order)."""
-    boxes = grid_boxes(rng, len(kinds), grid, size, side)
+           side: tuple[int, int] | None) -> list[Thing]:
+    """Place one object per kind in distinct grid cells (drawing order = list order);
+    ``side=None``: token-aligned cells (``grid`` is then ignored)."""
+    if side is None:
+        boxes = aligned_boxes(rng, len(kinds), size)
+    else:
+        boxes = grid_boxes(rng, len(kinds), grid, size, side)
     return [Thing(c, s, b) for (c, s), b in zip(kinds, boxes)]
 
 

@@ -12,7 +12,8 @@ import random
 
 from PIL import Image
 
-from .draw import COLOR_NAMES, COLORS, LIGHT_GREY, SHAPES, Box, canvas, draw_shape, grid_boxes, px
+from .draw import ALIGNED_LEVELS, CELLS, COLOR_NAMES, COLORS, LIGHT_GREY, SHAPES, Box, aligned_boxes, \
+    canvas, cell_box, draw_shape, grid_boxes, px
 from .sample import Sample
 from .words import number_word
 
@@ -47,6 +48,21 @@ def _sweep(rng: random.Random, d: str, side: int, step: int, n: int, size: int) 
              y + dy * step * i + side) for i in range(n)]
 
 
+def _cell_sweep(rng: random.Random, d: str, n: int) -> list[tuple[int, int]]:
+    """(column, row) cells of an object moving one cell per frame in direction ``d``."""
+    dx, dy = DIRECTIONS[d]
+
+    def start(delta: int) -> int:
+        if delta > 0:
+            return rng.randint(0, CELLS - n)
+        if delta < 0:
+            return rng.randint(n - 1, CELLS - 1)
+        return rng.randrange(CELLS)
+
+    c, r = start(dx), start(dy)
+    return [(c + dx * i, r + dy * i) for i in range(n)]
+
+
 def _hull(boxes: list[Box]) -> Box:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes),
             max(b[2] for b in boxes), max(b[3] for b in boxes))
@@ -63,7 +79,11 @@ def _motion(rng: random.Random, level: int, size: int) -> Sample:
     name = f"{color} {shape}"
     d = rng.choice(tuple(DIRECTIONS))
     step = px(rng.randint(*steps), size)
-    path = _sweep(rng, d, px(side, size), step, n, size)
+    if level in ALIGNED_LEVELS and n <= CELLS:  # one token cell per frame (see draw.py)
+        path = _cell_sweep(rng, d, n)
+        path = [cell_box(c, r, size) for c, r in path]
+    else:
+        path = _sweep(rng, d, px(side, size), step, n, size)
     others: list[tuple[str, str, list[Box], str]] = []
     caption = f"A {name} moves {d}."
     if extra:
@@ -106,7 +126,10 @@ def _flash(rng: random.Random, level: int, size: int) -> Sample:
     color = rng.choice(COLOR_NAMES)
     k = rng.randint(1, (n + 1) // 2)
     lit = _flashes(rng, n, k)
-    boxes = grid_boxes(rng, 2 if extra else 1, 2, size, (18, 22))
+    if level in ALIGNED_LEVELS:
+        boxes = aligned_boxes(rng, 2 if extra else 1, size, span=2)
+    else:
+        boxes = grid_boxes(rng, 2 if extra else 1, 2, size, (18, 22))
     caption = f"A {color} circle flashes {_times(k)}."
     other: tuple[str, str, list[int]] | None = None
     if extra == "still":

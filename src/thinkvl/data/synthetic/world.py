@@ -4,7 +4,8 @@ Proportions per domain, for ``per_domain = N``:
   rl_train N · sft N (every 5th /nothink, i.e. 20%) · rl_eval max(N // 4, 16) · pretrain N
   (of which 1/8 interleaved pairs, 1/8 text-only, the rest the domain's own kind: caption, ocr,
   grounding or video; the video domain has no interleaved records).
-Levels 1–4 are assigned round-robin, so every file is balanced across levels.
+Levels 1–4 (or the chosen subset, e.g. ``levels=(1, 2)`` for a quick laptop demo) are assigned
+round-robin, so every file is balanced across levels.
 
 Determinism: every (seed, domain, file) pair has its own random stream, seeded from a string
 (hashed with SHA-512 by :mod:`random`, stable across runs and platforms). Held-out evaluation:
@@ -44,9 +45,12 @@ def split_sizes(per_domain: int) -> dict[str, int]:
 
 def generate_world(out_dir: str | Path, per_domain: int = 1000, seed: int = 0,
                    domains: list[str] | tuple[str, ...] | str | None = None, image_size: int = 64,
-                   progress: bool = True) -> dict[str, Any]:
+                   progress: bool = True, levels: tuple[int, ...] | list[int] = LEVELS) -> dict[str, Any]:
     """Write the world to ``out_dir`` and return its manifest (also saved as manifest.json)."""
     names = resolve_domains(domains)
+    levels = tuple(sorted(set(levels)))
+    if not levels or any(lv not in LEVELS for lv in levels):
+        raise ValueError(f"levels must be a non-empty subset of {list(LEVELS)}, got {list(levels)}")
     if per_domain < 1:
         raise ValueError(f"per_domain must be at least 1, got {per_domain}")
     if not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
@@ -66,7 +70,7 @@ def generate_world(out_dir: str | Path, per_domain: int = 1000, seed: int = 0,
                 task = bar.add_task(domain, total=sum(sizes.values()))
                 media.clear(domain)
                 world = _DomainWriter(domain, GENERATORS[domain], seed, image_size, media,
-                                      writers, lambda: bar.advance(task))
+                                      writers, lambda: bar.advance(task), levels)
                 redrawn[domain] = world.write(sizes)
     finally:
         for w in writers.values():
@@ -78,7 +82,7 @@ def generate_world(out_dir: str | Path, per_domain: int = 1000, seed: int = 0,
         "image_size": image_size,
         "per_domain": per_domain,
         "domains": names,
-        "levels": list(LEVELS),
+        "levels": list(levels),
         "records_per_domain": sizes,
         "proportions": "rl_train N; sft N (20% /nothink); rl_eval max(N//4, 16); pretrain N "
                        "(1/8 interleaved, 1/8 text, rest the domain's kind)",
@@ -94,8 +98,10 @@ class _DomainWriter:
     """Draws one domain's samples for every file, holding rl_eval out of the others."""
 
     def __init__(self, domain: str, gen: Generator, seed: int, size: int, media: MediaWriter,
-                 writers: dict[str, JsonlWriter], advance: Callable[[], None]) -> None:
+                 writers: dict[str, JsonlWriter], advance: Callable[[], None],
+                 levels: tuple[int, ...] = LEVELS) -> None:
         self.domain, self.gen, self.seed, self.size = domain, gen, seed, size
+        self.levels = levels
         self.media, self.writers, self.advance = media, writers, advance
         self.eval_keys: set[str] = set()
         self.eval_images: set[str] = set()
@@ -114,7 +120,7 @@ class _DomainWriter:
 
     def _draw(self, rng: random.Random, i: int, reject: Callable[[Sample], bool],
               count: bool = True) -> Sample:
-        level = LEVELS[i % len(LEVELS)]
+        level = self.levels[i % len(self.levels)]
         for _ in range(MAX_REDRAWS):
             sample = self.gen(rng, level, self.size)
             if not reject(sample):
