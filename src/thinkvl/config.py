@@ -86,10 +86,30 @@ def _format_validation_error(err: ValidationError, data: dict) -> str:
     return "\n".join(lines)
 
 
-def read_yaml(path: str | Path) -> dict:
+RECIPES = Path(__file__).resolve().parent / "configs"
+
+
+def embedded_recipes() -> list[str]:
+    """Names of the recipes shipped inside the package (usable from any directory)."""
+    return sorted(p.stem for p in RECIPES.glob("*.yaml"))
+
+
+def resolve_recipe(path: str | Path) -> Path:
+    """A recipe file: the path itself when it exists, else a recipe shipped with the package
+    named by it (``demo_rl``, ``demo_rl.yaml`` or ``configs/demo_rl.yaml``), so an installed
+    ``thinkvl`` finds its demo recipes outside a source checkout."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
+    if path.exists():
+        return path
+    embedded = RECIPES / f"{path.stem}.yaml"
+    if path.suffix in ("", ".yaml") and embedded.exists():
+        return embedded
+    raise ConfigError(f"config file {path} does not exist (recipes shipped with thinkvl: "
+                      f"{', '.join(embedded_recipes())})")
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = resolve_recipe(path)
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:

@@ -26,17 +26,17 @@ def test_recipes_load(name, model, seq_len):
 
 def test_budget_must_fit_seq_len_and_unknown_keys_fail():
     with pytest.raises(ConfigError, match="max_video_tokens"):
-        load_config(PretrainConfig, "configs/demo_pretrain.yaml", ["data.max_video_tokens=4096"])
+        load_config(PretrainConfig, "demo_pretrain", ["data.max_video_tokens=4096"])
     with pytest.raises(ConfigError, match="unknown config key"):
-        load_config(SFTConfig, "configs/demo_sft.yaml", ["train.stepz=3"])
+        load_config(SFTConfig, "demo_sft", ["train.stepz=3"])
 
 
 def test_cli_reports_config_errors():
     from thinkvl.train.__main__ import app
 
-    result = CliRunner().invoke(app, ["pretrain", "--config", "configs/demo_pretrain.yaml", "train.bogus=1"])
+    result = CliRunner().invoke(app, ["pretrain", "--config", "demo_pretrain", "train.bogus=1"])
     assert result.exit_code == 2 and "unknown config key" in result.output
-    result = CliRunner().invoke(app, ["sft", "--config", "configs/demo_sft.yaml", "--set", "optim.lr=-1"])
+    result = CliRunner().invoke(app, ["sft", "--config", "demo_sft", "--set", "optim.lr=-1"])
     assert result.exit_code == 2 and "optim.lr" in result.output
 
 
@@ -45,7 +45,7 @@ def test_refuses_to_overwrite_a_run_without_resume(tmp_path):
     (step / "model").mkdir(parents=True)
     (step / "model" / "config.json").write_text("{}")
     (step / "trainer_state.pt").write_bytes(b"")
-    cfg = load_config(SFTConfig, "configs/demo_sft.yaml", [f"run.out={tmp_path}"])
+    cfg = load_config(SFTConfig, "demo_sft", [f"run.out={tmp_path}"])
     from thinkvl.train.distributed import DistInfo
 
     with pytest.raises(FileExistsError, match="--resume"):

@@ -68,7 +68,7 @@ def test_sft_on_one_domain_beats_chance(tmp_path):
     generate_world(world, per_domain=1024, seed=3, domains=["counting"])
     init = build_tiny(tmp_path / "init", seed=0)
     before, _, _ = evaluate(init, world, 64)
-    run_module([PY, "-m", "thinkvl.train", "sft", "--config", "configs/demo_sft.yaml",
+    run_module([PY, "-m", "thinkvl.train", "sft", "--config", "demo_sft",
                 f"model.path={init}", f"data.train={world / 'sft.jsonl'}", f"run.out={tmp_path / 'sft'}",
                 "train.steps=200", "optim.schedule=constant", *FAST], env=TWO_THREADS, timeout=900)
     final = tmp_path / "sft" / "final"
@@ -86,10 +86,10 @@ def test_demo_pretrain_then_sft(tmp_path):
 
     world = tmp_path / "world"
     generate_world(world, per_domain=256, seed=0)
-    run_module([PY, "-m", "thinkvl.train", "pretrain", "--config", "configs/demo_pretrain.yaml",
+    run_module([PY, "-m", "thinkvl.train", "pretrain", "--config", "demo_pretrain",
                 f"model.path={tmp_path / 'init'}", f"data.train={world / 'pretrain.jsonl'}",
                 f"run.out={tmp_path / 'pretrain'}", "train.steps=40", *FAST], env=TWO_THREADS, timeout=900)
-    run_module([PY, "-m", "thinkvl.train", "sft", "--config", "configs/demo_sft.yaml",
+    run_module([PY, "-m", "thinkvl.train", "sft", "--config", "demo_sft",
                 f"model.path={tmp_path / 'pretrain' / 'final'}", f"data.train={world / 'sft.jsonl'}",
                 f"run.out={tmp_path / 'sft'}", "train.steps=120", *FAST], env=TWO_THREADS, timeout=900)
     final = tmp_path / "sft" / "final"

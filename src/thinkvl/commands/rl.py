@@ -19,14 +19,14 @@ app = typer.Typer(cls=OverridesGroup, invoke_without_command=True,
 @app.callback()
 def rl(
     ctx: typer.Context,
-    config: Path = typer.Option(None, "--config", "-c", help="RL recipe YAML (e.g. configs/demo_rl.yaml)."),
+    config: Path = typer.Option(None, "--config", "-c", help="RL recipe YAML, or the name of a shipped one (e.g. demo_rl)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's latest checkpoint."),
 ) -> None:
     """Train a policy with RLCS. Extra `section.key=value` arguments override the recipe."""
     if ctx.invoked_subcommand is not None:
         return
     if config is None:
-        raise typer.BadParameter("give a recipe with --config (see configs/demo_rl.yaml)", param_hint="--config")
+        raise typer.BadParameter("give a recipe with --config (a file, or a shipped recipe such as demo_rl)", param_hint="--config")
     from thinkvl.config import ConfigError, load_config
     from thinkvl.rl.config import RLConfig
     from thinkvl.rl.run import run_rl
@@ -47,6 +47,8 @@ def grade_command(
     k: int = typer.Option(8, "--k", help="Samples per prompt."),
     think_budget: int = typer.Option(48, help="Think tokens before the answer is forced."),
     answer_budget: int = typer.Option(24, help="Answer tokens after forcing."),
+    per_domain: int = typer.Option(None, "--per-domain", min=1,
+                                   help="Grade only the first N prompts of each domain."),
 ) -> None:
     """Offline difficulty: pass@k per prompt, written to <data>.difficulty.jsonl."""
     from rich.progress import Progress
@@ -54,12 +56,12 @@ def grade_command(
     from thinkvl.model.factory import load_model, load_processor
     from thinkvl.model.generate import Sampling
     from thinkvl.rl.data import load_prompts
-    from thinkvl.rl.grade import grade
+    from thinkvl.rl.grade import grade, select_per_domain
 
-    total = len(load_prompts(data))
+    total = len(select_per_domain(load_prompts(data), per_domain))
     with Progress(console=console) as bar:
         task = bar.add_task(f"grading pass@{k}", total=total)
         summary = grade(load_model(model), load_processor(model), data, k=k, model_name=str(model),
                         sampling=Sampling(think_budget=think_budget, answer_budget=answer_budget),
-                        progress=lambda n: bar.advance(task, n))
+                        progress=lambda n: bar.advance(task, n), per_domain=per_domain)
     console.print(json.dumps(summary, indent=1))

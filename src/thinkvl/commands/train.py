@@ -15,7 +15,7 @@ from rich.console import Console
 
 console = Console()
 
-_CONFIG = typer.Option(..., "--config", "-c", help="Stage recipe YAML (e.g. configs/demo_pretrain.yaml).")
+_CONFIG = typer.Option(..., "--config", "-c", help="Recipe YAML, or the name of a shipped one (e.g. demo_pretrain).")
 _OVERRIDES = typer.Argument(None, help="Overrides such as data.seq_len=4096 train.steps=100.", show_default=False)
 _SET = typer.Option(None, "--set", help="An override key=value (repeatable).", show_default=False)
 _RESUME = typer.Option(False, "--resume", help="Continue the run folder's latest checkpoint exactly.")

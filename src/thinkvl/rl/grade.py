@@ -20,11 +20,12 @@ from thinkvl.rl.rollout.hf import HFRollout
 
 def grade(model, processor, data_path: str | Path, k: int = 8, sampling: Sampling | None = None,
           rewards: RewardSystem | None = None, batch_prompts: int = 32, model_name: str = "",
-          progress=None) -> dict:
-    """Write pass rates for every prompt of ``data_path``; returns a summary (tier counts)."""
+          progress=None, per_domain: int | None = None) -> dict:
+    """Write pass rates for the prompts of ``data_path`` (the first ``per_domain`` of each domain
+    when given: the others start training as *unseen*); returns a summary (tier counts)."""
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    prompts = load_prompts(data_path)
+    prompts = select_per_domain(load_prompts(data_path), per_domain)
     rewards = rewards or RewardSystem()
     engine = HFRollout(model, processor, sampling or Sampling())
     rows = []
@@ -50,5 +51,20 @@ def grade(model, processor, data_path: str | Path, k: int = 8, sampling: Samplin
     for r in rows:
         if r["pass_rate"] is not None:
             by_domain.setdefault(r["domain"], []).append(r["pass_rate"])
-    return {"path": str(out), "prompts": len(rows), "k": k, "tiers": dict(tiers),
+    return {"path": str(out), "prompts": len(rows), "k": k, "rollouts": len(rows) * k, "tiers": dict(tiers),
             "pass_rate": {d: sum(v) / len(v) for d, v in sorted(by_domain.items())}}
+
+
+def select_per_domain(prompts: list, per_domain: int | None) -> list:
+    """The first ``per_domain`` prompts of every domain, in file order (all when None)."""
+    if per_domain is None:
+        return prompts
+    if per_domain < 1:
+        raise ValueError(f"per_domain must be at least 1, got {per_domain}")
+    seen: Counter = Counter()
+    out = []
+    for p in prompts:
+        if seen[p.domain] < per_domain:
+            seen[p.domain] += 1
+            out.append(p)
+    return out
