@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from .draw import COLOR_NAMES, SHAPES, box_text, norm_box
+from .draw import COLOR_NAMES, SHAPES, box_text, cell_size, norm_box
 from .sample import Sample
 from .scene import layout, other_kind, render
 from .words import all_position_phrases, box_position, sentence
@@ -39,10 +39,20 @@ def generate(rng: random.Random, level: int, size: int) -> Sample:
     return Sample(
         domain="grounding", level=level, question=rng.choice(TEMPLATES).format(name=target.name),
         answer=[nbox], final=box_text(nbox),
-        think=f"The {target.name} is {box_position(target.box, size)}.",
+        think=_where(target, size, side is None),
         caption=caption, frames=[render(things, size)], pretrain_kind="grounding",
         meta={"level": level, "color": color, "shape": shape, "distractors": len(things) - 1},
     )
+
+
+def _where(target, size: int, aligned: bool) -> str:
+    """The reasoning step: on token-aligned levels the exact cell (row and column, from 1), which
+    the box then spells out; otherwise the coarse region."""
+    if aligned:
+        cell = cell_size(size)
+        row, col = target.box[1] // cell + 1, target.box[0] // cell + 1
+        return f"The {target.name} is in row {row}, column {col}."
+    return f"The {target.name} is {box_position(target.box, size)}."
 
 
 def vocabulary() -> list[str]:
@@ -52,4 +62,5 @@ def vocabulary() -> list[str]:
             out += [t.format(name=f"{c} {s}") for t in TEMPLATES]
             out += [f"The {c} {s} is {p}." for p in all_position_phrases()]
             out.append(f"The {c} {s} is at [120, 340, 300, 520]. A {c} {s} is at [0, 1000, 5, 9].")
+            out.append(f"The {c} {s} is in row 1, column 2.")
     return out
