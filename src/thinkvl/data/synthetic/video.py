@@ -80,13 +80,24 @@ def _motion(rng: random.Random, level: int, size: int) -> Sample:
     d = rng.choice(tuple(DIRECTIONS))
     step = px(rng.randint(*steps), size)
     if level in ALIGNED_LEVELS and n <= CELLS:  # one token cell per frame (see draw.py)
-        path = _cell_sweep(rng, d, n)
-        path = [cell_box(c, r, size) for c, r in path]
+        cells = _cell_sweep(rng, d, n)
+        path = [cell_box(c, r, size) for c, r in cells]
+        if level == 2:  # a still object of another colour and shape in a cell off the track
+            shape = rng.choice(SHAPES)
+            name = f"{color} {shape}"
+            free = [(c, r) for c in range(CELLS) for r in range(CELLS) if (c, r) not in cells]
+            oc = rng.choice([c for c in COLOR_NAMES if c != color])
+            os_ = rng.choice([x for x in SHAPES if x != shape])
+            still = cell_box(*rng.choice(free), size)
+            extra = "aligned-still"
     else:
         path = _sweep(rng, d, px(side, size), step, n, size)
     others: list[tuple[str, str, list[Box], str]] = []
     caption = f"A {name} moves {d}."
-    if extra:
+    if extra == "aligned-still":
+        others.append((oc, os_, [still] * n, d))
+        caption += f" A {oc} {os_} stays still."
+    elif extra:
         oc = rng.choice([c for c in COLOR_NAMES if c != color])
         os_ = rng.choice([s for s in SHAPES if s != shape])
         od = rng.choice([x for x in DIRECTIONS if x != d]) if extra == "moving" else d
@@ -127,6 +138,7 @@ def _flash(rng: random.Random, level: int, size: int) -> Sample:
     k = rng.randint(1, (n + 1) // 2)
     lit = _flashes(rng, n, k)
     if level in ALIGNED_LEVELS:
+        extra = "still" if level == 2 else extra  # enough distinct level-2 items
         boxes = aligned_boxes(rng, 2 if extra else 1, size, span=2)
     else:
         boxes = grid_boxes(rng, 2 if extra else 1, 2, size, (18, 22))
