@@ -1,70 +1,71 @@
-"""`thinkvl demo`: the whole pipeline on a laptop — synthesise, pre-train, SFT, RL (with held-out
-accuracy before and after), report. Each stage's folder is reused when it is already complete."""
+"""`thinkvl demo`: the whole pipeline on a laptop (see thinkvl.demo.pipeline)."""
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 console = Console()
-CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
 
-def _timed(summary: dict, name: str, fn):
-    console.rule(f"[bold]{name}")
-    start = time.perf_counter()
-    result = fn()
-    summary["stages"][name] = {"seconds": round(time.perf_counter() - start, 1)}
-    return result
+def _table(summary: dict) -> Table:
+    acc, direct = summary.get("accuracy") or {}, summary.get("direct") or {}
+    table = Table(title="held-out accuracy (greedy)")
+    for col in ("domain", "SFT think", "RL think", "SFT direct", "RL direct"):
+        table.add_column(col, justify="left" if col == "domain" else "right")
+    domains = sorted(set(acc.get("sft") or {}) | set(acc.get("rl") or {}))
+
+    def cell(part: dict | None, d: str) -> str:
+        return f"{part[d]:.2f}" if part and d in part else "-"
+
+    for d in domains:
+        table.add_row(d, cell(acc.get("sft"), d), cell(acc.get("rl"), d),
+                      cell(direct.get("sft"), d), cell(direct.get("rl"), d))
+    means = summary.get("mean_accuracy") or {}
+    if means.get("sft") is not None:
+        table.add_row("mean", f"{means['sft']:.3f}", f"{means['rl']:.3f}", "", "", style="bold")
+    return table
 
 
 def demo_command(
+    overrides: list[str] = typer.Argument(None, show_default=False,
+                                          help="Plan overrides such as rl.steps=40 world.per_domain=500."),
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Run folder of the demo."),
-    quick: bool = typer.Option(False, "--quick", help="Smaller budgets (CI smoke run)."),
-    per_domain: int = typer.Option(None, help="RL prompts per synthetic domain."),
+    quick: bool = typer.Option(False, "--quick", help="Small budgets (CI smoke run, ≤ 3 minutes)."),
+    config: str = typer.Option("demo", "--config", "-c",
+                               help="Demo plan YAML, or the name of a shipped one."),
+    redo: str = typer.Option("", "--redo", help="Rerun these stages and all later ones "
+                             "(comma-separated: synth,pretrain,sft,grade,rl,eval,audit,report)."),
 ) -> None:
-    """Run synth → pretrain → SFT → RL → report on the tiny model and write summary.json."""
-    from thinkvl.config import load_config
-    from thinkvl.data.synthetic import generate_world
-    from thinkvl.report import build_report
-    from thinkvl.rewards.audit import run_audit
-    from thinkvl.rl.config import RLConfig
-    from thinkvl.rl.run import run_rl
-    from thinkvl.train.pretrain import load_pretrain_config, run_pretrain
-    from thinkvl.train.sft import load_sft_config, run_sft
+    """Synthesise → pre-train → SFT → grade → RL → evaluate (think and direct) → report.
 
-    n = per_domain or (48 if quick else 300)
-    scale = 0.25 if quick else 1.0
-    world = out / "world"
-    summary: dict = {"stages": {}, "quick": quick}
-    if not (world / "manifest.json").exists():
-        _timed(summary, "synth", lambda: generate_world(world, per_domain=n, seed=0, progress=True))
+    Extra KEY=VALUE arguments override the plan, e.g. `thinkvl demo rl.steps=40`. A rerun skips
+    finished stages and resumes an interrupted one from its last checkpoint."""
+    from thinkvl.config import ConfigError
+    from thinkvl.demo.pipeline import DemoRun
+    from thinkvl.demo.plan import load_plan
 
-    def stage(loader, runner, name, yaml, model, data, steps):
-        folder = out / name
-        if (folder / "final" / "config.json").exists():
-            return folder / "final"
-        cfg = loader(CONFIGS / yaml, [f"model.path={model}", f"data.train={data}", f"run.out={folder}",
-                                      f"train.steps={max(5, int(steps * scale))}"])
-        return _timed(summary, name, lambda: runner(cfg, resume=(folder / "checkpoints").exists()))
-
-    pre = stage(load_pretrain_config, run_pretrain, "pretrain", "demo_pretrain.yaml", out / "init",
-                world / "pretrain.jsonl", 60)
-    sft = stage(load_sft_config, run_sft, "sft", "demo_sft.yaml", pre, world / "sft.jsonl", 150)
-    rl_cfg = load_config(RLConfig, CONFIGS / "demo_rl.yaml", [
-        f"model={sft}", f"data.train={world / 'rl_train.jsonl'}", f"data.eval={world / 'rl_eval.jsonl'}",
-        f"data.eval_limit={8 if quick else 24}", f"run.out={out / 'rl'}",
-        f"rl.steps={4 if quick else 30}"])
-    rl = _timed(summary, "rl", lambda: run_rl(rl_cfg, resume=(out / "rl" / "checkpoints").exists()))
-    audit = run_audit()
-    summary["audit"] = {"passed": audit.passed, "hackable": sorted({r.domain for r in audit.hackable})}
-    summary["accuracy"] = {"sft": (rl["eval_before"] or {}).get("accuracy"),
-                           "rl": (rl["eval_after"] or {}).get("accuracy")}
-    summary["rl"] = {k: rl[k] for k in ("steps", "rollouts", "tokens_generated", "final_expansion")}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    page = build_report(out)
-    console.print(f"[green]demo finished[/]: {out / 'summary.json'}, report {page}")
+    try:
+        plan = load_plan(config, quick=quick, overrides=overrides or [])
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    run = DemoRun(out, plan, console)
+    try:
+        run.redo([s.strip() for s in redo.split(",") if s.strip()])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--redo") from None
+    run.summary["quick"] = quick
+    summary = run.run()
+    console.print(_table(summary))
+    rl = summary.get("rl") or {}
+    console.print(f"RL: {rl.get('steps')} steps, {rl.get('rollouts')} rollouts, "
+                  f"{rl.get('tokens_generated')} tokens generated; expansion {rl.get('final_expansion')}")
+    for name, check in summary["checks"].items():
+        mark = "[green]passed[/]" if check["passed"] else "[red]FAILED[/]"
+        console.print(f"check {name}: {mark} {({k: v for k, v in check.items() if k != 'passed'})}")
+    console.print(f"summary {out / 'summary.json'} · report {summary['stages']['report']['page']}")
+    if not summary["passed"] and plan.checks.enforce:
+        raise typer.Exit(1)
