@@ -82,21 +82,25 @@ def test_sft_on_one_domain_beats_chance(tmp_path):
 
 @pytest.mark.slow
 def test_demo_pretrain_then_sft(tmp_path):
+    """The demo's world (levels 1-2, token-aligned) and recipes on a smaller budget."""
     from thinkvl.data.synthetic import generate_world
 
     world = tmp_path / "world"
-    generate_world(world, per_domain=256, seed=0)
+    generate_world(world, per_domain=512, seed=0, levels=(1, 2), progress=False)
     run_module([PY, "-m", "thinkvl.train", "pretrain", "--config", "demo_pretrain",
                 f"model.path={tmp_path / 'init'}", f"data.train={world / 'pretrain.jsonl'}",
                 f"run.out={tmp_path / 'pretrain'}", "train.steps=40", *FAST], env=TWO_THREADS, timeout=900)
     run_module([PY, "-m", "thinkvl.train", "sft", "--config", "demo_sft",
                 f"model.path={tmp_path / 'pretrain' / 'final'}", f"data.train={world / 'sft.jsonl'}",
-                f"run.out={tmp_path / 'sft'}", "train.steps=120", *FAST], env=TWO_THREADS, timeout=900)
+                f"run.out={tmp_path / 'sft'}", "train.steps=200", *FAST], env=TWO_THREADS, timeout=900)
     final = tmp_path / "sft" / "final"
-    acc, fmt, base = evaluate(final, world, 24)
-    print("format", round(fmt, 3), {d: (round(acc[d], 2), round(base[d], 2)) for d in acc})
+    acc, fmt, base = evaluate(final, world, 32)
+    print("format", round(fmt, 3), {d: (round(acc[d], 2), round(base.get(d, 0), 2)) for d in acc})
     assert fmt >= 0.95  # the protocol is learned: one box, think/answer blocks
     assert len(acc) == 8
-    behind = {d: (acc[d], base[d]) for d in acc if acc[d] < base[d] + 0.1}
-    if behind:  # the issue's bar; not met by this tiny model in this budget (see the report)
+    # the shape-reading domains are learned from pixels in this budget
+    for d in ("counting", "chart"):
+        assert acc[d] >= base[d] + 0.1, (d, acc[d], base[d])
+    behind = {d: (acc[d], base[d]) for d in acc if d in base and acc[d] < base[d] + 0.1}
+    if behind:  # the issue's bar is every domain; not met by this tiny model in this budget
         pytest.xfail(f"not clearly above chance on {sorted(behind)}: {behind}")
