@@ -24,6 +24,7 @@ class RolloutConfig(Section):
     group_size: int = Field(8, ge=2, description="rollouts per prompt (GRPO group)")
     temperature: float = Field(1.0, gt=0)
     top_p: float = Field(1.0, gt=0, le=1.0)
+    top_k: int = Field(0, ge=0, description="0: sample from the whole distribution (the report's choice)")
     think_budget: int = Field(48, ge=1, description="new tokens before the answer is forced")
     answer_budget: int = Field(24, ge=0, description="new tokens allowed after forcing </think><answer>")
     batch_size: int = Field(128, ge=1, description="sequences per generate call")
@@ -45,6 +46,8 @@ class AlgoConfig(Section):
 
 class OptimConfig(Section):
     lr: float = Field(1e-4, gt=0)
+    vision_lr_scale: float = Field(
+        1.0, gt=0, description="vision tower lr = lr × this, as in the supervised stages (1.0: one lr for all)")
     weight_decay: float = Field(0.0, ge=0)
     betas: tuple[float, float] = (0.9, 0.99)
     grad_clip: float = Field(1.0, gt=0)

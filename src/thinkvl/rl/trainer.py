@@ -37,6 +37,7 @@ from thinkvl.rl.rollout import make_engine
 from thinkvl.track import Tracker
 from thinkvl.train import checkpoint
 from thinkvl.train.distributed import DistInfo, init_distributed, shard_model
+from thinkvl.train.samples import dummy_vision_item
 
 
 class Phases:
@@ -98,7 +99,8 @@ class RLTrainer:
         )
         self.expansion = ExpansionEMA(decay=cfg.dynamic.ema_decay, max_expansion=cfg.dynamic.max_expansion)
         r = cfg.rollout
-        self.sampling = Sampling(temperature=r.temperature, top_p=r.top_p, think_budget=r.think_budget,
+        self.sampling = Sampling(temperature=r.temperature, top_p=r.top_p, top_k=r.top_k,
+                                 think_budget=r.think_budget,
                                  answer_budget=r.answer_budget)
         self.engine = make_engine(r.engine, model, self.processor, self.sampling, model_path=cfg.model,
                                   batch_size=r.batch_size, distributed=self.info.world_size > 1,
@@ -108,12 +110,15 @@ class RLTrainer:
         reference = None
         if a.kl_coef > 0:  # off by default; a frozen copy only when asked
             reference = load_model(cfg.model, device=self.info.device).eval().requires_grad_(False)
+        # Under FSDP every forward must run the vision tower (its blocks' collectives): micro-batches
+        # without images get this loss-free dummy image row, as in the supervised stages.
+        filler = dummy_vision_item(self.processor).sample if self.info.distributed else None
         self.actor = Actor(model, self.processor.tokenizer.pad_token_id, lr=o.lr, weight_decay=o.weight_decay,
                            betas=o.betas, grad_clip=o.grad_clip, warmup_steps=o.warmup_steps,
                            clip_low=a.clip_low, clip_high=a.clip_high, normalization=a.normalization,
                            kl_coef=a.kl_coef, entropy_coef=a.entropy_coef, micro_batch=a.micro_batch,
                            updates_per_batch=a.updates_per_batch, temperature=r.temperature,
-                           reference=reference)
+                           reference=reference, vision_lr_scale=o.vision_lr_scale, filler=filler)
         self.estimator = advantages.get_estimator(a.advantage)
         self.think_close = think_close_id(self.processor.tokenizer)
         self.counters = {"rollouts": 0, "tokens": 0, "prompts": 0, "seconds": 0.0}
@@ -218,6 +223,7 @@ class RLTrainer:
             "reward": sum(r.reward or 0.0 for r in all_rollouts) / max(1, len(all_rollouts)),
             "accuracy": sum(bool(r.correct) for r in all_rollouts) / max(1, len(all_rollouts)),
             "prompts_drawn": len(all_groups), "groups_kept": len(kept_global),
+            "rank_rollouts": _gather([len(rollouts)], info),  # each rank's share of the rollouts
             "samples_trained": total_samples, "invalid_rate": invalid_rate,
             "expansion": self.expansion.value, "tier_mix": tier_mix,
             "force_answer_rate": sum(r.forced for r in all_rollouts) / max(1, len(all_rollouts)),

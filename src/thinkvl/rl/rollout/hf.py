@@ -1,4 +1,7 @@
-"""Hugging Face ``generate`` rollouts (batched, KV cache, force-answering).
+"""Rollouts with thinkvl's own decoding loop over a Hugging Face model (CPU/GPU).
+
+Each prompt is encoded and prefilled once per step and its KV cache shared by the group's n
+rollouts (``generate_groups``); force-answering continues in the same cache.
 
 Single process: the engine samples from the actor itself, so there is nothing to sync. Under
 FSDP the actor's parameters are sharded and every forward is a collective, which ranks that
@@ -12,7 +15,7 @@ import copy
 
 import torch
 
-from thinkvl.model.generate import Completion, Sampling, generate
+from thinkvl.model.generate import Completion, Sampling, generate_groups
 from thinkvl.rl.data import Prompt
 
 
@@ -26,15 +29,14 @@ class HFRollout:
         self.separate_copy = separate_copy
 
     def rollout(self, prompts: list[Prompt], n: int) -> list[list[Completion]]:
-        flat = [p for p in prompts for _ in range(n)]
         was_training = self.model.training
         self.model.eval()
         try:
-            outs = generate(self.model, self.processor, [p.messages for p in flat], self.sampling,
-                            base_dirs=[p.base_dir for p in flat], batch_size=self.batch_size)
+            return generate_groups(self.model, self.processor, [p.messages for p in prompts], n,
+                                   self.sampling, base_dirs=[p.base_dir for p in prompts],
+                                   batch_size=self.batch_size)
         finally:
             self.model.train(was_training)
-        return [outs[i * n:(i + 1) * n] for i in range(len(prompts))]
 
     @torch.no_grad()
     def sync(self, actor_model) -> None:
