@@ -141,7 +141,7 @@ class DemoRun:
         cfg, g = self._rl_config(), self.plan.grade
         data = cfg.data.train
         total = len(select_per_domain(load_prompts(data), g.per_domain))
-        sampling = Sampling(temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p,
+        sampling = Sampling(temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
                             think_budget=cfg.rollout.think_budget, answer_budget=cfg.rollout.answer_budget)
         with Progress("grading", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=self.console) as bar:

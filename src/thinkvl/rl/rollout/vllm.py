@@ -33,7 +33,7 @@ class VLLMRollout:
         if self.sampling.greedy:
             return SamplingParams(n=n, temperature=0.0, max_tokens=max_tokens)
         return SamplingParams(n=n, temperature=self.sampling.temperature, top_p=self.sampling.top_p,
-                              max_tokens=max_tokens)
+                              top_k=self.sampling.top_k or -1, max_tokens=max_tokens)
 
     def rollout(self, prompts: list[Prompt], n: int) -> list[list[Completion]]:  # pragma: no cover
         tok = self.processor.tokenizer
