@@ -99,7 +99,7 @@ def resolve_recipe(path: str | Path) -> Path:
     named by it (``demo_rl``, ``demo_rl.yaml`` or ``configs/demo_rl.yaml``), so an installed
     ``thinkvl`` finds its demo recipes outside a source checkout."""
     path = Path(path)
-    if path.exists():
+    if path.is_file():
         return path
     embedded = RECIPES / f"{path.stem}.yaml"
     if path.suffix in ("", ".yaml") and embedded.exists():

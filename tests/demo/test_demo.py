@@ -83,7 +83,8 @@ def test_demo_quick_end_to_end(tmp_path):
     assert (out / "world" / "rl_train.difficulty.jsonl").exists()
     assert (out / "rl" / "final" / "config.json").exists() and (out / "rl" / "metrics.jsonl").exists()
     page = (out / "report.html").read_text()
-    for section in ('id="overview"', "held-out accuracy per domain", 'id="rl-rollouts"', 'id="settings"'):
+    for section in ('id="overview"', 'alt="accuracy SFT vs RL"', 'id="rl-accuracy"', 'id="rl-curriculum"',
+                    'id="rl-lengths"', 'id="rl-rollouts"', 'id="f-domain"', 'id="settings"'):
         assert section in page, section
     # a rerun skips every finished stage
     start = time.perf_counter()
@@ -91,3 +92,13 @@ def test_demo_quick_end_to_end(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert (again.stdout + again.stderr).count("skipped") >= 6
     assert time.perf_counter() - start < first / 2
+
+
+def test_recipe_names_resolve_beside_a_folder_of_that_name(tmp_path, monkeypatch):
+    """`thinkvl demo` run from a folder holding its own `demo/` run folder still finds the plan."""
+    from thinkvl.config import resolve_recipe
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "demo").mkdir()
+    assert resolve_recipe("demo").name == "demo.yaml" and resolve_recipe("demo").is_file()
+    assert load_plan("demo").rl.steps >= 1
