@@ -58,3 +58,14 @@ def test_state_round_trip_reproduces_draws():
     assert other.sample(5) == expected
     with pytest.raises(ValueError, match="different prompt set"):
         make([None]).load_state_dict(state)
+
+
+def test_first_per_domain_keeps_file_order_and_limits_each_domain():
+    from thinkvl.rl.data import first_per_domain
+
+    items = [{"domain": d, "i": i} for i, d in enumerate("aabacbbca")]
+    got = first_per_domain(items, 2, lambda x: x["domain"])
+    assert [x["i"] for x in got] == [0, 1, 2, 4, 5, 7]
+    assert first_per_domain(items, None, lambda x: x["domain"]) == items
+    with pytest.raises(ValueError, match="at least 1"):
+        first_per_domain(items, 0, lambda x: x["domain"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+
 from thinkvl.commands.overrides import OverridesGroup
 
 console = Console()
@@ -55,10 +56,10 @@ def grade_command(
 
     from thinkvl.model.factory import load_model, load_processor
     from thinkvl.model.generate import Sampling
-    from thinkvl.rl.data import load_prompts
-    from thinkvl.rl.grade import grade, select_per_domain
+    from thinkvl.rl.data import first_per_domain, load_prompts
+    from thinkvl.rl.grade import grade
 
-    total = len(select_per_domain(load_prompts(data), per_domain))
+    total = len(first_per_domain(load_prompts(data), per_domain))
     with Progress(console=console) as bar:
         task = bar.add_task(f"grading pass@{k}", total=total)
         summary = grade(load_model(model), load_processor(model), data, k=k, model_name=str(model),

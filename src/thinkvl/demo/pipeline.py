@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -135,12 +134,12 @@ class DemoRun:
 
         from thinkvl.model.factory import load_model, load_processor
         from thinkvl.model.generate import Sampling
-        from thinkvl.rl.data import load_prompts
-        from thinkvl.rl.grade import grade, select_per_domain
+        from thinkvl.rl.data import first_per_domain, load_prompts
+        from thinkvl.rl.grade import grade
 
         cfg, g = self._rl_config(), self.plan.grade
         data = cfg.data.train
-        total = len(select_per_domain(load_prompts(data), g.per_domain))
+        total = len(first_per_domain(load_prompts(data), g.per_domain))
         sampling = Sampling(temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
                             think_budget=cfg.rollout.think_budget, answer_budget=cfg.rollout.answer_budget)
         with Progress("grading", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -169,7 +168,7 @@ class DemoRun:
             from thinkvl.eval.scoring import Scorer
             from thinkvl.model.generate import Sampling
             from thinkvl.rewards import RewardSystem
-            from thinkvl.rl.run import eval_summary
+            from thinkvl.rl.run import eval_summary, heldout_records
 
             cfg = self._rl_config()
             records = heldout_records(self.world / "rl_eval.jsonl", self.plan.eval.per_domain)
@@ -228,15 +227,3 @@ class DemoRun:
         page = build_report(self.out)
         return {"page": str(page)}
 
-
-def heldout_records(path: Path, per_domain: int) -> list[dict]:
-    """The first ``per_domain`` held-out records of every domain (as the RL stage evaluates)."""
-    from thinkvl.data.io import read_records
-
-    seen: Counter = Counter()
-    out = []
-    for rec in read_records(path, kind="rl"):
-        if seen[rec["domain"]] < per_domain:
-            seen[rec["domain"]] += 1
-            out.append(rec)
-    return out

@@ -14,7 +14,7 @@ from pathlib import Path
 from thinkvl.model.generate import Sampling
 from thinkvl.rewards import RewardSystem
 from thinkvl.rl.curriculum import tier_of
-from thinkvl.rl.data import difficulty_path, load_prompts
+from thinkvl.rl.data import difficulty_path, first_per_domain, load_prompts
 from thinkvl.rl.rollout.hf import HFRollout
 
 
@@ -25,7 +25,7 @@ def grade(model, processor, data_path: str | Path, k: int = 8, sampling: Samplin
     when given: the others start training as *unseen*); returns a summary (tier counts)."""
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    prompts = select_per_domain(load_prompts(data_path), per_domain)
+    prompts = first_per_domain(load_prompts(data_path), per_domain)
     rewards = rewards or RewardSystem()
     engine = HFRollout(model, processor, sampling or Sampling())
     rows = []
@@ -54,17 +54,3 @@ def grade(model, processor, data_path: str | Path, k: int = 8, sampling: Samplin
     return {"path": str(out), "prompts": len(rows), "k": k, "rollouts": len(rows) * k, "tiers": dict(tiers),
             "pass_rate": {d: sum(v) / len(v) for d, v in sorted(by_domain.items())}}
 
-
-def select_per_domain(prompts: list, per_domain: int | None) -> list:
-    """The first ``per_domain`` prompts of every domain, in file order (all when None)."""
-    if per_domain is None:
-        return prompts
-    if per_domain < 1:
-        raise ValueError(f"per_domain must be at least 1, got {per_domain}")
-    seen: Counter = Counter()
-    out = []
-    for p in prompts:
-        if seen[p.domain] < per_domain:
-            seen[p.domain] += 1
-            out.append(p)
-    return out

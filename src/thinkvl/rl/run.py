@@ -24,24 +24,25 @@ def heldout(trainer: RLTrainer, limit: int | None = None) -> dict | None:
     cfg = trainer.cfg
     if not cfg.data.eval or not trainer.info.is_main:
         return None
-    from thinkvl.data.io import read_records
     from thinkvl.eval.runner import evaluate
     from thinkvl.eval.scoring import Scorer
 
     limit = limit or cfg.data.eval_limit
-    records = cfg.data.eval
-    if limit:  # the first ``limit`` records of every domain
-        records, per_domain = [], {}
-        for rec in read_records(cfg.data.eval, kind="rl"):
-            if per_domain.get(rec["domain"], 0) < limit:
-                per_domain[rec["domain"]] = per_domain.get(rec["domain"], 0) + 1
-                records.append(rec)
+    records = heldout_records(cfg.data.eval, limit) if limit else cfg.data.eval
     model = getattr(trainer.engine, "model", trainer.actor.model)
     sampling = Sampling(greedy=True, think_budget=cfg.rollout.think_budget,
                         answer_budget=cfg.rollout.answer_budget)
     result = evaluate(model, trainer.processor, records, mode="think", sampling=sampling,
                       scorer=Scorer(rewards=trainer.rewards), batch_size=cfg.rollout.batch_size)
     return eval_summary(result)
+
+
+def heldout_records(path, per_domain: int) -> list[dict]:
+    """The first ``per_domain`` held-out records of every domain."""
+    from thinkvl.data.io import read_records
+    from thinkvl.rl.data import first_per_domain
+
+    return first_per_domain(read_records(path, kind="rl"), per_domain, lambda rec: rec["domain"])
 
 
 def eval_summary(result) -> dict:
