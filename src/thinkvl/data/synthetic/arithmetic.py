@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from .draw import ALIGNED_LEVELS, CELLS, canvas, draw_cells, draw_text, fit_font, px, text_size
+from .draw import ALIGNED_LEVELS, CELLS, canvas, draw_cells, place_text
 from .sample import Sample
 
 QUESTION = "Solve the problem in the image."
@@ -92,12 +92,7 @@ def generate(rng: random.Random, level: int, size: int) -> Sample:
     if level in ALIGNED_LEVELS and len(expr) <= CELLS:  # one character per token cell
         draw_cells(draw, expr, size, rng.randint(0, CELLS - len(expr)), rng.randrange(CELLS))
     else:
-        margin = px(3, size)
-        fs = fit_font(expr, px(fsize, size), size - 2 * margin, size - 2 * margin)
-        w, h = text_size(expr, fs)
-        x = rng.randint(margin, max(margin, size - margin - w))
-        y = rng.randint(margin, max(margin, size - margin - h))
-        draw_text(draw, (x, y), expr, fs)
+        place_text(rng, draw, expr, size, fsize)
     return Sample(
         domain="math", level=level, question=QUESTION, answer=str(value), final=str(value),
         think=", ".join(steps) + ".", caption=f"The image shows {expr}.",

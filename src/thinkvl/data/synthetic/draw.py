@@ -170,6 +170,17 @@ def draw_text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, size: i
     return (xy[0], xy[1], xy[0] + right - left, xy[1] + bottom - top)
 
 
+def place_text(rng: random.Random, draw: ImageDraw.ImageDraw, text: str, size: int,
+               fsize: int) -> Box:
+    """``text`` at up to ``fsize`` (64-px units), shrunk to fit, at a random spot inside a margin."""
+    margin = px(3, size)
+    fs = fit_font(text, px(fsize, size), size - 2 * margin, size - 2 * margin)
+    w, h = text_size(text, fs)
+    x = rng.randint(margin, max(margin, size - margin - w))
+    y = rng.randint(margin, max(margin, size - margin - h))
+    return draw_text(draw, (x, y), text, fs)
+
+
 def norm_box(box: Box, size: int) -> list[int]:
     """A pixel box on the 0–1000 grid that grounding and GUI answers use."""
     return [min(1000, max(0, round(v * 1000 / size))) for v in box]

@@ -10,8 +10,7 @@ from __future__ import annotations
 import random
 import string
 
-from .draw import ALIGNED_LEVELS, CELLS, LIGHT_GREY, WHITE, canvas, draw_cells, draw_text, fit_font, px, \
-    text_size
+from .draw import ALIGNED_LEVELS, CELLS, LIGHT_GREY, WHITE, canvas, draw_cells, place_text
 from .sample import Sample
 
 CHARSET = "".join(c for c in string.ascii_uppercase if c not in "IO") + string.digits
@@ -36,12 +35,7 @@ def generate(rng: random.Random, level: int, size: int) -> Sample:
     if level in ALIGNED_LEVELS:  # one character per token cell (see draw.py)
         draw_cells(draw, text, size, rng.randint(0, CELLS - len(text)), rng.randrange(CELLS))
     else:
-        margin = px(3, size)
-        fs = fit_font(text, px(fsize, size), size - 2 * margin, size - 2 * margin)
-        w, h = text_size(text, fs)
-        x = rng.randint(margin, max(margin, size - margin - w))
-        y = rng.randint(margin, max(margin, size - margin - h))
-        draw_text(draw, (x, y), text, fs)
+        place_text(rng, draw, text, size, fsize)
     return Sample(
         domain="ocr", level=level, question=rng.choice(TEMPLATES), answer=text, final=text,
         think=f"The text reads {' '.join(text)}.",
