@@ -64,18 +64,26 @@ class Media:
     videos: list[list[Image.Image]] = field(default_factory=list)
 
 
-def collect_media(messages: list[dict], base_dir: str | Path | None = None) -> Media:
-    """All images and videos of a conversation, in the order the template places them."""
-    media = Media()
+def media_items(messages: list[dict]):
+    """``(kind, ref)`` of every image and video of a conversation, in the order the chat
+    template places their placeholders (kind is "image" or "video")."""
     for message in messages:
         content = message.get("content")
         if isinstance(content, str):
             continue
         for item in content or []:
-            if item.get("type") == "image":
-                media.images.append(load_image(item["image"], base_dir))
-            elif item.get("type") == "video":
-                media.videos.append(load_video_frames(item["video"], base_dir))
+            if item.get("type") in ("image", "video"):
+                yield item["type"], item[item["type"]]
+
+
+def collect_media(messages: list[dict], base_dir: str | Path | None = None) -> Media:
+    """All images and videos of a conversation, in the order the template places them."""
+    media = Media()
+    for kind, ref in media_items(messages):
+        if kind == "image":
+            media.images.append(load_image(ref, base_dir))
+        else:
+            media.videos.append(load_video_frames(ref, base_dir))
     return media
 
 

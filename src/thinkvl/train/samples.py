@@ -30,7 +30,7 @@ from thinkvl.data.media import (
     max_video_frames,
 )
 from thinkvl.data.packing import PackItem
-from thinkvl.model.inputs import IGNORE, Encoded, load_image, split_chat
+from thinkvl.model.inputs import IGNORE, Encoded, load_image, media_items, split_chat
 from thinkvl.model.tokenizer import EOS
 
 VISION_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw")
@@ -122,15 +122,11 @@ class SampleEncoder:
 
     def _media(self, messages: list[dict], base_dir) -> tuple[list, list[VideoClip]]:
         images, videos = [], []
-        for message in messages:
-            content = message.get("content")
-            if isinstance(content, str):
-                continue
-            for item in content or []:
-                if item.get("type") == "image":
-                    images.append(_image(item["image"], base_dir))
-                elif item.get("type") == "video":
-                    videos.append(self._clip(item["video"], base_dir))
+        for kind, ref in media_items(messages):
+            if kind == "image":
+                images.append(_image(ref, base_dir))
+            else:
+                videos.append(self._clip(ref, base_dir))
         return images, videos
 
     def _clip(self, ref, base_dir) -> VideoClip:
