@@ -276,3 +276,19 @@ def test_filler_runs_the_vision_tower_on_text_only_batches(tiny):
     assert losses["plain_calls"] == 0 and losses["filler_calls"] == 1  # once per forward pass set
     assert losses["plain"] == pytest.approx(losses["filler"], abs=1e-7)  # the filler adds no loss
     model.eval()
+
+
+def test_vision_lr_scale_zero_freezes_the_vision_tower(tmp_path):
+    from thinkvl.model.factory import build_tiny, load_model
+    from thinkvl.train.loop import freeze_vision, is_vision_param
+
+    folder = build_tiny(tmp_path / "m", corpus=["How many red squares are there?"] * 4, calibrate=False)
+    model = load_model(folder)
+    freeze_vision(model, 0.1)
+    assert all(p.requires_grad for p in model.parameters())
+    freeze_vision(model, 0)
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert frozen and frozen == {n for n, _ in model.named_parameters() if is_vision_param(n)}
+    actor = Actor(model, 0, lr=1e-3, vision_lr_scale=0)
+    (group,) = actor.optimizer.param_groups
+    assert len(group["params"]) == len(list(model.parameters())) - len(frozen)

@@ -126,8 +126,12 @@ def default_corpus() -> list[str]:
 
 
 def build_tiny(out_dir: str | Path, preset: str | TinyPreset = "tiny", seed: int = 0,
-               corpus: Iterable[str] | None = None) -> Path:
-    """Create a randomly initialised tiny GLM-4.1V model + tokenizer + processor in ``out_dir``."""
+               corpus: Iterable[str] | None = None, calibrate: bool = True) -> Path:
+    """Create a randomly initialised tiny GLM-4.1V model + tokenizer + processor in ``out_dir``.
+
+    ``calibrate`` (default) centres and scales the random vision tower's output on synthetic
+    images (see ``thinkvl.model.calibrate``): without it the tiny model cannot learn to read
+    glyphs in a CPU budget."""
     if isinstance(preset, str):
         if preset not in PRESETS:
             raise ValueError(f"unknown model preset {preset!r}; expected one of {sorted(PRESETS)}")
@@ -137,6 +141,11 @@ def build_tiny(out_dir: str | Path, preset: str | TinyPreset = "tiny", seed: int
     torch.manual_seed(seed)
     tokenizer = train_tokenizer(corpus if corpus is not None else default_corpus(), preset.vocab_size)
     model = Glm4vForConditionalGeneration(_model_config(preset, tokenizer))
+    processor = _processor(preset, tokenizer)
+    if calibrate:
+        from thinkvl.model.calibrate import calibrate_vision, synthetic_calibration_images
+
+        calibrate_vision(model, processor, synthetic_calibration_images())
     eos_ids = [tokenizer.convert_tokens_to_ids(EOS), tokenizer.convert_tokens_to_ids("<|user|>")]
     model.generation_config = GenerationConfig(
         eos_token_id=eos_ids, pad_token_id=tokenizer.pad_token_id, do_sample=True,
@@ -144,7 +153,7 @@ def build_tiny(out_dir: str | Path, preset: str | TinyPreset = "tiny", seed: int
         suppress_tokens=never_generate_ids(tokenizer),
     )
     model.save_pretrained(out_dir)
-    _processor(preset, tokenizer).save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
     (out_dir / "thinkvl_preset.json").write_text(__import__("json").dumps(asdict(preset), indent=1))
     return out_dir
 

@@ -47,7 +47,8 @@ class AlgoConfig(Section):
 class OptimConfig(Section):
     lr: float = Field(1e-4, gt=0)
     vision_lr_scale: float = Field(
-        1.0, gt=0, description="vision tower lr = lr × this, as in the supervised stages (1.0: one lr for all)")
+        1.0, ge=0, description="vision tower lr = lr × this, as in the supervised stages (1.0: one lr "
+                               "for all; 0 freezes the vision tower)")
     weight_decay: float = Field(0.0, ge=0)
     betas: tuple[float, float] = (0.9, 0.99)
     grad_clip: float = Field(1.0, gt=0)

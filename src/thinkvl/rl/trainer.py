@@ -37,6 +37,7 @@ from thinkvl.rl.rollout import make_engine
 from thinkvl.track import Tracker
 from thinkvl.train import checkpoint
 from thinkvl.train.distributed import DistInfo, init_distributed, shard_model
+from thinkvl.train.loop import freeze_vision
 from thinkvl.train.samples import dummy_vision_item
 
 
@@ -105,8 +106,9 @@ class RLTrainer:
         self.engine = make_engine(r.engine, model, self.processor, self.sampling, model_path=cfg.model,
                                   batch_size=r.batch_size, distributed=self.info.world_size > 1,
                                   gpu_memory_utilization=r.gpu_memory_utilization, seed=cfg.run.seed)
-        shard_model(model, self.info)
         a, o = cfg.rl, cfg.optim
+        freeze_vision(model, o.vision_lr_scale)
+        shard_model(model, self.info)
         reference = None
         if a.kl_coef > 0:  # off by default; a frozen copy only when asked
             reference = load_model(cfg.model, device=self.info.device).eval().requires_grad_(False)

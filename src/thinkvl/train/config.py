@@ -59,8 +59,8 @@ class DataConfig(Section):
 class OptimConfig(Section):
     lr: float = Field(1e-4, gt=0)
     vision_lr_scale: float = Field(
-        1.0, gt=0, description="vision tower lr = lr × this (a ViT trained at the LM's lr can "
-                               "collapse; the tiny model needs 0.1)")
+        1.0, ge=0, description="vision tower lr = lr × this; 0 freezes it (no vision gradients). A "
+                               "ViT trained at the LM's lr can collapse")
     min_lr_ratio: float = Field(0.1, ge=0, le=1, description="final lr / peak lr (cosine, linear)")
     schedule: Literal["cosine", "linear", "constant"] = "cosine"
     warmup_steps: int = Field(0, ge=0)

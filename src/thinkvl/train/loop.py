@@ -66,6 +66,14 @@ def is_vision_param(name: str) -> bool:
     return any(part in VISION_MODULES for part in name.split("."))
 
 
+def freeze_vision(model, vision_lr_scale: float) -> None:
+    """``vision_lr_scale == 0`` freezes the vision tower: no gradients, no optimizer state."""
+    if vision_lr_scale == 0:
+        for name, p in model.named_parameters():
+            if is_vision_param(name):
+                p.requires_grad_(False)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -98,6 +106,7 @@ class SupervisedTrainer:
         if cfg.model.gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
+        freeze_vision(model, cfg.optim.vision_lr_scale)
         model.to(info.device).train()
         self.model = D.shard_model(model, info, cfg.model.mixed_precision)
         self.optimizer = self._optimizer()
