@@ -66,8 +66,8 @@ def synthetic_calibration_images(per_domain: int = 8, seed: int = 0) -> list[Ima
     """First frames of a few samples of every synthetic domain, all levels (deterministic)."""
     import random
 
-    from thinkvl.data.synthetic.registry import GENERATORS
     from thinkvl.data.synthetic import LEVELS
+    from thinkvl.data.synthetic.registry import GENERATORS
 
     rng = random.Random(seed)
     images = []
