@@ -20,7 +20,7 @@ def counting_mid(tmp_path_factory):
                    progress=False)
     cfg = load_sft_config("demo_sft", [
         f"model.path={root / 'init'}", "model.init_if_missing=tiny",
-        f"data.train={root / 'world' / 'sft.jsonl'}", "train.steps=150", "run.save_every=0",
+        f"data.train={root / 'world' / 'sft.jsonl'}", "train.steps=100", "run.save_every=0",
         f"run.out={root / 'sft'}", "run.progress=false", "run.sinks=[jsonl]"])
     return root, run_sft(cfg)
 
@@ -35,7 +35,7 @@ def test_rl_raises_heldout_accuracy(counting_mid):
     world = root / "world"
     cfg = load_config(RLConfig, "demo_rl", [
         f"model={model}", f"data.train={world / 'rl_train.jsonl'}", f"data.eval={world / 'rl_eval.jsonl'}",
-        "data.eval_limit=100", f"run.out={root / 'rl'}", "rl.steps=25", "rl.prompts_per_step=16",
+        "data.eval_limit=100", f"run.out={root / 'rl'}", "rl.steps=25", "rl.prompts_per_step=16", "optim.lr=2e-5", "optim.warmup_steps=0",
         "run.save_every=0", "run.progress=false", "run.sinks=[jsonl]"])
     summary = run_rl(cfg)
     before = summary["eval_before"]["accuracy"]["counting"]

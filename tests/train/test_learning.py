@@ -15,7 +15,8 @@ import pytest
 import torch
 from train_helpers import PY, run_module
 
-from thinkvl.format import extract_box, make_response, parse_response
+from thinkvl.eval.baselines import best_constant_accuracy
+from thinkvl.format import parse_response
 from thinkvl.model.factory import build_tiny, load_model, load_processor
 from thinkvl.model.generate import Sampling, generate
 from thinkvl.rewards import RewardSystem
@@ -34,16 +35,7 @@ def _by_domain(records: list[dict], limit: int) -> list[dict]:
 
 
 def chance(world, eval_records: list[dict], rewards: RewardSystem) -> dict[str, float]:
-    finals = collections.defaultdict(collections.Counter)
-    for line in (world / "sft.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        finals[rec["domain"]][extract_box(rec["messages"][-1]["content"])] += 1
-    out = {}
-    for domain, counts in finals.items():
-        items = [r for r in eval_records if r["domain"] == domain]
-        out[domain] = max(sum(rewards.score(make_response(c), r["answer"], domain).correct for r in items) / len(items)
-                          for c, _ in counts.most_common(20))
-    return out
+    return best_constant_accuracy(world / "sft.jsonl", eval_records, rewards)
 
 
 def evaluate(model_dir, world, limit: int) -> tuple[dict[str, float], float, dict[str, float]]:
