@@ -33,8 +33,8 @@ def calibrate_vision(model, processor, images: Sequence[Image.Image],
     The ViT's learned position embedding starts at ~1% of the normalised patch embedding it is
     added to, so where an object is barely reaches the language model (grounding, GUI clicks and
     reading order need it); its rows are scaled to ``position_share`` of the patch embedding's
-    norm. Measured with a row/column twin of the glyph probe in ``bench/vision_calibration.py``: 0.3 lifts it
-    probe from 0.47 to 0.95 after 150 steps, while 1.0 drowns the glyph differences.
+    norm. Measured with a row/column twin of the glyph probe in ``bench/vision_calibration.py``:
+    0.3 lifts it from 0.47 to 0.95 after 150 steps, while 1.0 drowns the glyph differences.
     The rest is folded into the merger's ``down_proj`` weight W: ``W <- s (I - u u^T) W`` with u
     the unit mean of the features over ``images`` and s the ratio of mean text-embedding norm to
     mean vision-token norm. Returns before/after figures for the log.
