@@ -52,7 +52,8 @@ def test_killed_run_resumes_exactly(world, tiny, tmp_path):
     assert _weights_equal(tmp_path / "a" / "final", tmp_path / "b" / "final")
 
 
-def test_torchrun_fsdp_matches_single_process(world, tiny, tmp_path):
+@pytest.mark.parametrize("vision_lr_scale", [1.0, 0.0], ids=["vision-trained", "vision-frozen"])
+def test_torchrun_fsdp_matches_single_process(world, tiny, tmp_path, vision_lr_scale):
     # text-only and video records: at step 1 one rank's row has no vision while the other's
     # has video, so the vision filler must keep FSDP's collectives in step (else: a hang)
     records = [json.loads(x) for x in (world / "pretrain.jsonl").read_text().splitlines()]
@@ -61,11 +62,12 @@ def test_torchrun_fsdp_matches_single_process(world, tiny, tmp_path):
     data.write_text("".join(json.dumps(r) + "\n" for r in pick))
     cfg = _config(tmp_path, tiny, data, steps=3)
     single = tmp_path / "single"
+    scale = f"optim.vision_lr_scale={vision_lr_scale}"
     run_module([PY, "-m", "thinkvl.train", "pretrain", "--config", str(cfg), "--out", str(single),
-                "data.shards=2"], env={"OMP_NUM_THREADS": "2"})
+                "data.shards=2", scale], env={"OMP_NUM_THREADS": "2"})
     dist = tmp_path / "dist"
     run_module([PY, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                "-m", "thinkvl.train", "pretrain", "--config", str(cfg), "--out", str(dist)], timeout=400)
+                "-m", "thinkvl.train", "pretrain", "--config", str(cfg), "--out", str(dist), scale], timeout=400)
     s, d = read_metrics(single), read_metrics(dist)
     assert [r["tokens"] for r in s] == [r["tokens"] for r in d]  # the same rows, split over 2 ranks
     assert [r["loss"] for r in d] == pytest.approx([r["loss"] for r in s], rel=1e-5)
@@ -76,3 +78,7 @@ def test_torchrun_fsdp_matches_single_process(world, tiny, tmp_path):
         # losses and gradient norms match above; weights may differ by a few % of one AdamW step
         # (lr 3e-3) where a gradient is near Adam's eps and summation order flips its sign
         assert torch.allclose(a, b, atol=1.5e-4), name
+    if vision_lr_scale == 0:  # a frozen tower leaves FSDP's run with the weights it started from
+        start = load_model(tiny).state_dict()
+        vision = [k for k in start if ".visual." in k]
+        assert vision and all(torch.equal(start[k], md.state_dict()[k]) for k in vision)
