@@ -19,15 +19,15 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # shared cores: spinning OpenMP threads stall
 
-from thinkvl.data.synthetic import generate_world  # noqa: E402
-from thinkvl.eval.baselines import best_constant_accuracy  # noqa: E402
-from thinkvl.eval.runner import evaluate  # noqa: E402
-from thinkvl.eval.scoring import Scorer  # noqa: E402
-from thinkvl.model.generate import Sampling  # noqa: E402
-from thinkvl.rewards import RewardSystem  # noqa: E402
-from thinkvl.rl.run import eval_summary, heldout_records  # noqa: E402
-from thinkvl.train.pretrain import load_pretrain_config, run_pretrain  # noqa: E402
-from thinkvl.train.sft import load_sft_config, run_sft  # noqa: E402
+from thinkvl.data.synthetic import generate_world
+from thinkvl.eval.baselines import best_constant_accuracy
+from thinkvl.eval.runner import evaluate
+from thinkvl.eval.scoring import Scorer
+from thinkvl.model.generate import Sampling
+from thinkvl.rewards import RewardSystem
+from thinkvl.rl.run import eval_summary, heldout_records
+from thinkvl.train.pretrain import load_pretrain_config, run_pretrain
+from thinkvl.train.sft import load_sft_config, run_sft
 
 
 def stage(name: str, folder: Path, fn) -> float:
