@@ -25,7 +25,7 @@ def test_built_model_is_calibrated_and_uncalibrated_is_not(tmp_path):
     norm, shared, text = _stats(load_model(cal), load_processor(cal), images)
     assert 0.7 * text < norm < 1.3 * text
     assert shared < 0.35 * norm
-    # only the merger's last projection differs
+    # only the position embedding and the merger's last projection differ
     a, b = load_model(raw).state_dict(), load_model(cal).state_dict()
     changed = sorted(k for k in a if not torch.equal(a[k], b[k]))
     assert changed == ["model.visual.embeddings.position_embedding.weight", "model.visual.merger.down_proj.weight"]

@@ -34,10 +34,6 @@ def _by_domain(records: list[dict], limit: int) -> list[dict]:
     return [r for g in groups.values() for r in g[:limit]]
 
 
-def chance(world, eval_records: list[dict], rewards: RewardSystem) -> dict[str, float]:
-    return best_constant_accuracy(world / "sft.jsonl", eval_records, rewards)
-
-
 def evaluate(model_dir, world, limit: int) -> tuple[dict[str, float], float, dict[str, float]]:
     records = _by_domain([json.loads(x) for x in (world / "rl_eval.jsonl").read_text().splitlines()], limit)
     model, processor = load_model(model_dir).eval(), load_processor(model_dir)
@@ -49,7 +45,7 @@ def evaluate(model_dir, world, limit: int) -> tuple[dict[str, float], float, dic
     for r, o in zip(records, outs):
         acc[r["domain"]].append(rewards.score(o.text, r["answer"], r["domain"]).correct)
     fmt = sum(parse_response(o.text).well_formed and len(parse_response(o.text).boxes) == 1 for o in outs) / len(outs)
-    return {d: sum(v) / len(v) for d, v in acc.items()}, fmt, chance(world, records, rewards)
+    return {d: sum(v) / len(v) for d, v in acc.items()}, fmt, best_constant_accuracy(world / "sft.jsonl", records, rewards)
 
 
 @pytest.mark.slow

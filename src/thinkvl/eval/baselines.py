@@ -9,9 +9,9 @@ the answer prior reaches it without looking at the image).
 from __future__ import annotations
 
 import collections
-import json
 from pathlib import Path
 
+from thinkvl.data.io import read_records
 from thinkvl.format import extract_box, make_response
 from thinkvl.rewards import RewardSystem
 
@@ -22,10 +22,8 @@ def best_constant_accuracy(sft_path: str | Path, eval_records: list[dict], rewar
     ``candidates`` most frequent final answers of that domain in ``sft_path`` (chat records)."""
     rewards = rewards or RewardSystem()
     finals: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    for line in Path(sft_path).read_text().splitlines():
-        if line.strip():
-            rec = json.loads(line)
-            finals[rec["domain"]][extract_box(rec["messages"][-1]["content"])] += 1
+    for rec in read_records(sft_path, kind="sft"):
+        finals[rec["domain"]][extract_box(rec["messages"][-1]["content"])] += 1
     out = {}
     for domain, counts in finals.items():
         items = [r for r in eval_records if r["domain"] == domain]

@@ -5,8 +5,9 @@ model's embedding scale. A freshly initialised tiny ViT does not: measured on th
 world, its merger output is ~7x smaller than a text embedding and ~85% of it is one direction
 shared by every vision token (the response to blank background). The language model then sees
 near-identical vision tokens: on a glyph-reading probe (``bench/vision_calibration.py``, 34
-glyphs) it is at 0.06 after 250 steps, while the calibrated model reaches 1.00 by step 200. Only the merger's last projection changes, so the model
-stays an ordinary ``Glm4vForConditionalGeneration``.
+glyphs) it is at 0.06 after 250 steps, while the calibrated model reaches 1.00 by step 200.
+Only two weights change (the ViT's position embedding and the merger's last projection), so
+the model stays an ordinary ``Glm4vForConditionalGeneration``.
 """
 
 from __future__ import annotations
