@@ -105,7 +105,7 @@ def test_sft_responses_follow_protocol(records) -> None:
             nothink += 1
             assert parsed.think == ""
         else:
-            assert parsed.think and len(parsed.think.split()) <= 20, parsed.think
+            assert parsed.think and len(parsed.think.split()) <= 24, parsed.think
     per_domain = len(sft) // len({r["domain"] for r in sft})
     assert nothink == len({r["domain"] for r in sft}) * (per_domain // 5)  # every 5th: 20%
 
@@ -121,7 +121,11 @@ def test_sft_reasoning_agrees_with_final(records) -> None:
             assert parsed.think.removeprefix("The text reads ").rstrip(".").replace(" ", "") \
                 == parsed.box
         elif r["domain"] == "choice":
-            assert parsed.think.endswith(f"option {parsed.box}.")
+            opts = dict(re.findall(r"^([ABCD])\. (.+)$", r["messages"][0]["content"][1]["text"], re.M))
+            letters = "ABCD"[:"ABCD".index(parsed.box) + 1]
+            lines = "\n".join(f"{k}. {opts[k]}" for k in letters)
+            assert parsed.think.endswith(f".\n{lines}"), (r["id"], parsed.think)
+            assert opts[parsed.box] in parsed.think.split(".")[0]  # the fact names the answer
 
 
 def test_pretrain_captions_are_truthful_for_counting(world, records) -> None:

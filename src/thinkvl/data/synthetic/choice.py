@@ -3,6 +3,11 @@
 Objects sit one per quadrant with distinct colours and shapes, so "the circle", "the red object"
 and "the red circle" each name exactly one object and the position options (quadrants) are
 unambiguous. The answer is the letter; ``meta["options"]`` maps letters to option words.
+
+The reasoning states what the image shows, then copies the option lines in order until the one
+that matches ("The circle is red.\nA. blue\nB. red"), so the answer is the letter of the last
+line. Each step is a copy or a comparison a tiny model learns; jumping from "red" straight to the
+letter (a table lookup in one step) stayed at chance after 900 SFT steps.
 """
 
 from __future__ import annotations
@@ -60,10 +65,16 @@ def generate(rng: random.Random, level: int, size: int) -> Sample:
     things = [f"a {c} {s} at the {QUADRANTS[q]}" for c, s, q in zip(colors, shapes, quads)]
     return Sample(
         domain="choice", level=level, question=f"{question}\n{listing}\n{INSTRUCTION}",
-        answer=letter, final=letter, think=f"{fact}, option {letter}.",
+        answer=letter, final=letter, think=reasoning(fact, options, letter),
         caption=sentence(join_list(things)), frames=[img],
         meta={"level": level, "options": dict(zip(LETTERS, options)), "question_type": qtype},
     )
+
+
+def reasoning(fact: str, options: list[str], letter: str) -> str:
+    """The fact, then the option lines (as the prompt writes them) up to the matching one."""
+    lines = [f"{L}. {o}" for L, o in zip(LETTERS, options[:LETTERS.index(letter) + 1])]
+    return "\n".join([f"{fact}.", *lines])
 
 
 def vocabulary() -> list[str]:
@@ -72,7 +83,7 @@ def vocabulary() -> list[str]:
     for c in COLOR_NAMES:
         for s in CHOICE_SHAPES:
             out += [q.format(color=c, shape=s) for q in QUESTIONS.values()]
-            out += [f"The {s} is {c}, option A.", f"The {c} object is a {s}, option B."]
-            out += [f"The {c} {s} is at the {p}, option C." for p in QUADRANTS]
+            out += [f"The {s} is {c}.", f"The {c} object is a {s}."]
+            out += [f"The {c} {s} is at the {p}." for p in QUADRANTS]
             out.append(f"A {c} {s} at the top left and a {c} {s} at the bottom right.")
     return out
