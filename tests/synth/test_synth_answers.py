@@ -63,6 +63,11 @@ def test_gui_answer_is_a_button(world, records) -> None:
             x, y = (int(v) for v in re.findall(r"\d+", box))
             px = _image(world, r)[y * 64 // 1000, x * 64 // 1000]
             assert tuple(px) != (236, 236, 240), r["id"]
+            think = parse_response(r["messages"][1]["content"]).think
+            if think:  # the buttons read up to the asked one, which is the last read
+                label = re.search(r"the (\w+) button", r["messages"][0]["content"][1]["text"]).group(1)
+                read = re.findall(r"(?:: |, )([A-Z]+) ", think)
+                assert read[-1] == label and label not in read[:-1], (r["id"], think)
 
 
 def test_ocr_text_is_inside_the_image(world, records) -> None:
@@ -105,7 +110,7 @@ def test_sft_responses_follow_protocol(records) -> None:
             nothink += 1
             assert parsed.think == ""
         else:
-            assert parsed.think and len(parsed.think.split()) <= 24, parsed.think
+            assert parsed.think and len(parsed.think.split()) <= 32, parsed.think
     per_domain = len(sft) // len({r["domain"] for r in sft})
     assert nothink == len({r["domain"] for r in sft}) * (per_domain // 5)  # every 5th: 20%
 

@@ -4,6 +4,10 @@ The answer is the action with the button's box, ``{"action": "click", "bbox": [.
 0–1000 grid (the verifier checks a predicted point inside it); the SFT box says
 ``CLICK [x, y]`` with the button centre. Labels have at most three letters so they stay legible
 at 64 pixels.
+
+The reasoning reads the buttons in reading order until the asked one ("Buttons: NO at the top
+left, OK at the top right."): each step reads one label and compares it with the question's,
+instead of finding the label in one step (0.36 held-out after 900 SFT steps, chance 0.35).
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ def generate(rng: random.Random, level: int, size: int) -> Sample:
     bar, m = px(7, size), px(2, size)
     draw.rectangle((0, 0, size - 1, bar - 1), fill=_BAR)
     xs, ys = edges(m, size - m, cols), edges(bar + m, size - m, rows)
-    buttons = []
+    buttons, slots = [], []
     if level in ALIGNED_LEVELS:  # no title bar; buttons fill the 2×2-token quadrants
         img, draw = canvas(size, _SCREEN)
     for label, slot in zip(labels, rng.sample(range(rows * cols), n)):
         r, c = divmod(slot, cols)
+        slots.append(slot)
         if level in ALIGNED_LEVELS:
             x, y, x2, y2 = cell_box(c * 2, r * 2, size, span=2, gap=2)
             draw.rectangle((x, y, x2 - 1, y2 - 1), fill=_FILLS[0], outline=_OUTLINE)
@@ -64,10 +69,20 @@ def generate(rng: random.Random, level: int, size: int) -> Sample:
     return Sample(
         domain="gui", level=level, question=rng.choice(TEMPLATES).format(label=label),
         answer={"action": "click", "bbox": nbox}, final=f"CLICK [{cx}, {cy}]",
-        think=f"The {label} button is {box_position(box, size)}.", caption=caption,
+        think=reasoning([b for _, b in sorted(zip(slots, buttons))], label, size), caption=caption,
         frames=[img], pretrain_kind="grounding",
         meta={"level": level, "label": label, "labels": labels},
     )
+
+
+def reasoning(buttons: list[tuple[str, tuple]], label: str, size: int) -> str:
+    """``buttons`` in reading order (row by row, left to right), read up to the asked one."""
+    read = []
+    for lb, box in buttons:
+        read.append(f"{lb} {box_position(box, size)}")
+        if lb == label:
+            break
+    return f"Buttons: {', '.join(read)}."
 
 
 def vocabulary() -> list[str]:
@@ -76,4 +91,5 @@ def vocabulary() -> list[str]:
         out += [t.format(label=lb) for t in TEMPLATES]
         out += [f"The {lb} button is {p}." for p in all_position_phrases()]
         out.append(f"The {lb} button is at [40, 150, 480, 560].")
+        out += [f"Buttons: {lb} {p}, {lb} {p}." for p in all_position_phrases()]
     return out
