@@ -111,3 +111,23 @@ def test_group_selection_prefers_balanced_groups():
     assert select_groups(groups, keep=2) == [2, 5]
     assert select_groups(groups, keep=3) == [1, 2, 5]  # tie at 0.5 broken by order
     assert select_groups(groups, keep=10) == [1, 2, 4, 5]
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_actor_lr_schedule_warms_up_then_decays(schedule):
+    from thinkvl.rl.actor import Actor
+
+    actor = Actor(torch.nn.Linear(2, 2), pad_id=0, lr=1e-4, warmup_steps=2, schedule=schedule,
+                  total_steps=6, min_lr_ratio=0.1)
+    lrs = []
+    for _ in range(6):
+        lrs.append(actor.scheduler.get_last_lr()[0])
+        actor.optimizer.step()
+        actor.scheduler.step()
+    assert lrs[:2] == pytest.approx([5e-5, 1e-4])  # linear warm-up over 2 steps
+    if schedule == "constant":
+        assert lrs[2:] == pytest.approx([1e-4] * 4)
+    else:  # cosine from 1e-4 at the end of warm-up towards 1e-5 at step 6
+        assert lrs[2] == pytest.approx(1e-4)
+        assert lrs[2] > lrs[3] > lrs[4] > lrs[5] > 1e-5
+        assert lrs[4] == pytest.approx(1e-5 + 0.9e-4 * 0.5)  # half-way: the cosine's midpoint

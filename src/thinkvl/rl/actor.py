@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from thinkvl.model.inputs import IGNORE, Encoded, group_by_modality
 from thinkvl.rl.loss import kl_k3, policy_loss
+from thinkvl.train.loop import lr_lambda
 
 _IMAGE = ("pixel_values", "image_grid_thw")
 _VIDEO = ("pixel_values_videos", "video_grid_thw")
@@ -228,6 +229,7 @@ def param_groups(model, lr: float, weight_decay: float, vision_lr_scale: float =
 class Actor:
     def __init__(self, model, pad_id: int, *, lr: float, weight_decay: float = 0.0,
                  betas=(0.9, 0.99), grad_clip: float = 1.0, warmup_steps: int = 0,
+                 schedule: str = "constant", total_steps: int = 0, min_lr_ratio: float = 0.1,
                  clip_low: float = 0.2, clip_high: float = 0.28, normalization: str = "sample",
                  kl_coef: float = 0.0, entropy_coef: float = 0.0, micro_batch: int = 32,
                  updates_per_batch: int = 1, temperature: float = 1.0, reference=None,
@@ -237,7 +239,7 @@ class Actor:
         self.optimizer = torch.optim.AdamW(param_groups(model, lr, weight_decay, vision_lr_scale), lr=lr,
                                            weight_decay=weight_decay, betas=betas)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: min(1.0, (step + 1) / max(1, warmup_steps)))
+            self.optimizer, lambda step: lr_lambda(step, total_steps, warmup_steps, schedule, min_lr_ratio))
         self.grad_clip = grad_clip
         self.clip = (clip_low, clip_high)
         self.normalization = normalization

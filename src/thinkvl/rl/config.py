@@ -53,6 +53,9 @@ class OptimConfig(Section):
     betas: tuple[float, float] = (0.9, 0.99)
     grad_clip: float = Field(1.0, gt=0)
     warmup_steps: int = Field(0, ge=0)
+    schedule: Literal["constant", "cosine", "linear"] = Field(
+        "constant", description="after warm-up: constant, or decay to min_lr_ratio × lr at rl.steps")
+    min_lr_ratio: float = Field(0.1, ge=0, le=1)
 
 
 class CurriculumConfig(Section):

@@ -117,6 +117,7 @@ class RLTrainer:
         filler = dummy_vision_item(self.processor).sample if self.info.distributed else None
         self.actor = Actor(model, self.processor.tokenizer.pad_token_id, lr=o.lr, weight_decay=o.weight_decay,
                            betas=o.betas, grad_clip=o.grad_clip, warmup_steps=o.warmup_steps,
+                           schedule=o.schedule, total_steps=a.steps, min_lr_ratio=o.min_lr_ratio,
                            clip_low=a.clip_low, clip_high=a.clip_high, normalization=a.normalization,
                            kl_coef=a.kl_coef, entropy_coef=a.entropy_coef, micro_batch=a.micro_batch,
                            updates_per_batch=a.updates_per_batch, temperature=r.temperature,
