@@ -90,5 +90,7 @@ def test_demo_pretrain_then_sft(tmp_path):
     ahead = [d for d in acc if d in base and acc[d] >= base[d] + 0.1]
     assert len(ahead) >= 2, (acc, base)
     behind = {d: (acc[d], base[d]) for d in acc if d in base and acc[d] < base[d] + 0.1}
-    if behind:  # the bar is every domain; not met by this tiny model in this budget
+    if behind:  # the bar is every domain. Measured on the demo world (96 held-out per
+        # domain): 900 SFT steps (~9 min) clear chance by >= 0.10 on all eight domains; 600 steps
+        # leave math (+0.03) and GUI (+0.10) behind - longer than this test can take in CI
         pytest.xfail(f"not clearly above chance on {sorted(behind)}: {behind}")
