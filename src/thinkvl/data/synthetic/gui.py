@@ -7,7 +7,8 @@ at 64 pixels.
 
 The reasoning reads the buttons in reading order until the asked one ("Buttons: NO at the top
 left, OK at the top right."): each step reads one label and compares it with the question's,
-instead of finding the label in one step (0.36 held-out after 900 SFT steps, chance 0.35).
+instead of finding the label in one step. Demo world, 900 SFT steps: 0.46 held-out with this
+reasoning, 0.36 with the one-step answer (chance 0.35).
 """
 
 from __future__ import annotations
