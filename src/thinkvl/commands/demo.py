@@ -58,7 +58,14 @@ def demo_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--redo") from None
     run.summary["quick"] = quick
-    summary = run.run()
+    from thinkvl.rl.preflight import PreflightError
+
+    try:
+        summary = run.run()
+    except PreflightError as err:  # stages before RL are kept; rerun continues from them
+        console.print(f"[red]RL pre-flight check failed:[/] {err}\n"
+                      f"Earlier stages are kept in {out}; raise sft.steps and rerun with --redo sft.")
+        raise typer.Exit(1) from None
     console.print(_table(summary))
     rl = summary.get("rl") or {}
     console.print(f"RL: {rl.get('steps')} steps, {rl.get('rollouts')} rollouts, "

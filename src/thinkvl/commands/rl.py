@@ -37,7 +37,13 @@ def rl(
     except ConfigError as err:
         console.print(f"[red]config error:[/] {err}")
         raise typer.Exit(2) from None
-    summary = run_rl(cfg, resume=resume)
+    from thinkvl.rl.preflight import PreflightError
+
+    try:
+        summary = run_rl(cfg, resume=resume)
+    except PreflightError as err:
+        console.print(f"[red]pre-flight check failed:[/] {err}")
+        raise typer.Exit(1) from None
     console.print(json.dumps({k: summary[k] for k in ("steps", "rollouts", "tokens_generated", "wall_seconds")}))
 
 

@@ -42,6 +42,9 @@ class AlgoConfig(Section):
     entropy_coef: float = Field(0.0, ge=0, description="off by default, as in the report")
     updates_per_batch: int = Field(1, ge=1, description="optimizer updates per rollout batch")
     micro_batch: int = Field(32, ge=1, description="sequences per forward/backward")
+    preflight_max_format_errors: float = Field(
+        0.5, ge=0, le=1, description="stop before the first update when more of the first step's "
+                                     "rollouts than this are malformed (1.0: no check)")
 
 
 class OptimConfig(Section):

@@ -68,7 +68,11 @@ def run_rl(cfg: RLConfig, resume: bool = False, log=print) -> dict:
                   disable=not (cfg.run.progress and trainer.info.is_main)) as bar:
         task = bar.add_task("rl", total=cfg.rl.steps, completed=trainer.step_done, status="")
         while trainer.step_done < cfg.rl.steps:
-            m = trainer.step()
+            try:
+                m = trainer.step()
+            except BaseException:
+                trainer.close()  # flush the metrics sinks; the last checkpoint stays as it was
+                raise
             bar.update(task, completed=trainer.step_done,
                        status=f"reward {m['reward']:.2f} acc {m['accuracy']:.2f} expansion {m['expansion']:.2f}")
             if cfg.run.eval_every and trainer.step_done % cfg.run.eval_every == 0:

@@ -33,6 +33,7 @@ from thinkvl.rl.curriculum import Curriculum, CurriculumSettings
 from thinkvl.rl.data import Prompt, load_prompts
 from thinkvl.rl.dynamic import ExpansionEMA, group_has_signal, select_groups
 from thinkvl.rl.metrics import Rollout, domain_metrics, think_close_id, think_length
+from thinkvl.rl.preflight import check_format
 from thinkvl.rl.rollout import make_engine
 from thinkvl.track import Tracker
 from thinkvl.train import checkpoint
@@ -169,6 +170,11 @@ class RLTrainer:
                     flags=sorted(res.flags), reason=res.reason, tokens=len(c.token_ids),
                     think_tokens=think_length(c.token_ids, self.think_close), forced=c.forced,
                     truncated=c.truncated, group=g, media=_media_refs(p), answer=p.answer))
+
+        # Pre-flight (first step of a fresh run): a policy that cannot write the protocol yet
+        # gives GRPO nothing but noise; stop before the first update, with a clear message.
+        if step == 1 and cfg.rl.preflight_max_format_errors < 1.0:
+            check_format(_gather(rollouts, info), cfg.rl.preflight_max_format_errors)
 
         # Every rank sees every group's outcome, so curriculum and EMA stay identical.
         n = cfg.rollout.group_size
