@@ -1,8 +1,8 @@
 """RL really trains: a small, fast version of the demo's claim (held-out accuracy rises).
 
-A tiny model gets a short SFT on the token-aligned counting world, then RL with the demo's RL
-recipe (GRPO, clip-higher, RLCS + EMA expansion); held-out accuracy is greedy, think mode, scored
-by the reward system, on the same records before and after.
+A tiny model after a short SFT on the token-aligned counting world (the ``counting_sft`` fixture)
+gets RL with the demo's RL recipe (GRPO, clip-higher, RLCS + EMA expansion); held-out accuracy is
+greedy, think mode, scored by the reward system, on the same records before and after.
 """
 
 from __future__ import annotations
@@ -10,32 +10,16 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(scope="module")
-def counting_mid(tmp_path_factory):
-    from thinkvl.data.synthetic import generate_world
-    from thinkvl.train.sft import load_sft_config, run_sft
-
-    root = tmp_path_factory.mktemp("rl_learns")
-    generate_world(root / "world", per_domain=1200, seed=2, domains=["counting"], levels=(1, 2),
-                   progress=False)
-    cfg = load_sft_config("demo_sft", [
-        f"model.path={root / 'init'}", "model.init_if_missing=tiny",
-        f"data.train={root / 'world' / 'sft.jsonl'}", "train.steps=100", "run.save_every=0",
-        f"run.out={root / 'sft'}", "run.progress=false", "run.sinks=[jsonl]"])
-    return root, run_sft(cfg)
-
-
 @pytest.mark.slow
-def test_rl_raises_heldout_accuracy(counting_mid):
+def test_rl_raises_heldout_accuracy(counting_sft, tmp_path):
     from thinkvl.config import load_config
     from thinkvl.rl.config import RLConfig
     from thinkvl.rl.run import run_rl
 
-    root, model = counting_mid
-    world = root / "world"
     cfg = load_config(RLConfig, "demo_rl", [
-        f"model={model}", f"data.train={world / 'rl_train.jsonl'}", f"data.eval={world / 'rl_eval.jsonl'}",
-        "data.eval_limit=300", f"run.out={root / 'rl'}", "rl.steps=40", "rl.prompts_per_step=16", "optim.lr=5e-5", "optim.warmup_steps=0",
+        f"model={counting_sft['model']}", f"data.train={counting_sft['train']}",
+        f"data.eval={counting_sft['eval']}", "data.eval_limit=300", f"run.out={tmp_path / 'rl'}",
+        "rl.steps=40", "rl.prompts_per_step=16", "optim.lr=5e-5", "optim.warmup_steps=0",
         "run.save_every=0", "run.progress=false", "run.sinks=[jsonl]"])
     summary = run_rl(cfg)
     before = summary["eval_before"]["accuracy"]["counting"]

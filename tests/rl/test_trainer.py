@@ -27,6 +27,7 @@ def test_rl_run_writes_metrics_rollouts_checkpoint_and_summary(counting_sft, rl_
     for key in ("expansion", "tier_mix", "invalid_rate", "seconds", "totals"):
         assert key in first
     assert first["prompts_drawn"] >= 4
+    assert sum(m["samples_trained"] for m in metrics) > 0  # a policy with signal: groups were trained on
     rollouts = [json.loads(line) for line in (out / "rollouts" / "step_000001.jsonl").read_text().splitlines()]
     assert len(rollouts) == first["prompts_drawn"] * 4
     assert {"prompt_id", "domain", "response", "reward", "flags", "kept", "advantage"} <= set(rollouts[0])
