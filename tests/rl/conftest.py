@@ -1,26 +1,6 @@
 import pytest
 
 
-@pytest.fixture(scope="session")
-def counting_sft(tmp_path_factory):
-    """A tiny model after a short SFT on the token-aligned counting world: it writes the answer
-    protocol at temperature 1 (RL's pre-flight passes) and is right about two times in three, so
-    groups carry signal. Shared by the RL mechanics tests and the learning test."""
-    from thinkvl.data.synthetic import generate_world
-    from thinkvl.train.sft import load_sft_config, run_sft
-
-    root = tmp_path_factory.mktemp("rl_world")
-    generate_world(root / "world", per_domain=1200, seed=2, domains=["counting"], levels=(1, 2),
-                   progress=False)
-    cfg = load_sft_config("demo_sft", [
-        f"model.path={root / 'init'}", "model.init_if_missing=tiny",
-        f"data.train={root / 'world' / 'sft.jsonl'}", "train.steps=100", "run.save_every=0",
-        f"run.out={root / 'sft'}", "run.progress=false", "run.sinks=[jsonl]"])
-    final = run_sft(cfg)
-    return {"model": str(final), "train": str(root / "world" / "rl_train.jsonl"),
-            "eval": str(root / "world" / "rl_eval.jsonl"), "root": root}
-
-
 @pytest.fixture
 def rl_config():
     return make_rl_config

@@ -1,8 +1,9 @@
 """RL really trains: a small, fast version of the demo's claim (held-out accuracy rises).
 
-A tiny model after a short SFT on the token-aligned counting world (the ``counting_sft`` fixture)
-gets RL with the demo's RL recipe (GRPO, clip-higher, RLCS + EMA expansion); held-out accuracy is
-greedy, think mode, scored by the reward system, on the same records before and after.
+A tiny model after a short SFT on the token-aligned counting world (the ``counting_sft``
+fixture) gets RL with the demo's RL recipe (GRPO, clip-higher, RLCS + EMA expansion). Held-out
+accuracy (think mode, scored by the reward system, the same 300 records before and after) is
+measured on temperature-1 samples, which RL optimises, and greedily.
 """
 
 from __future__ import annotations
@@ -19,14 +20,19 @@ def test_rl_raises_heldout_accuracy(counting_sft, tmp_path):
     cfg = load_config(RLConfig, "demo_rl", [
         f"model={counting_sft['model']}", f"data.train={counting_sft['train']}",
         f"data.eval={counting_sft['eval']}", "data.eval_limit=300", f"run.out={tmp_path / 'rl'}",
-        "rl.steps=40", "rl.prompts_per_step=16", "optim.lr=5e-5", "optim.warmup_steps=0",
+        "rl.steps=40", "rl.prompts_per_step=16", "optim.lr=5e-5", "optim.warmup_steps=0", "run.eval_samples=8",
         "run.save_every=0", "run.progress=false", "run.sinks=[jsonl]"])
     summary = run_rl(cfg)
-    before = summary["eval_before"]["accuracy"]["counting"]
-    after = summary["eval_after"]["accuracy"]["counting"]
-    print(f"counting held-out accuracy {before:.2f} -> {after:.2f} in {summary['steps']} steps, "
+    before, after = summary["eval_before"], summary["eval_after"]
+    greedy = before["accuracy"]["counting"], after["accuracy"]["counting"]
+    sampled = before["sampled"]["accuracy"]["counting"], after["sampled"]["accuracy"]["counting"]
+    print(f"counting held-out accuracy: sampled (T=1, 8 per record) {sampled[0]:.3f} -> {sampled[1]:.3f}, "
+          f"greedy {greedy[0]:.3f} -> {greedy[1]:.3f}; {summary['steps']} steps, "
           f"{summary['rollouts']} rollouts, {summary['train_seconds']:.0f} s")
-    assert 0.1 < before < 0.9  # a model with room to learn and signal to learn from
-    # measured 0.67 -> 0.70 and 0.71 (300 records); the world's new tokenizer left the 100-step SFT
-    # model at 0.67 (0.50 before), with less room - and 70 SFT steps sample garbage at temperature 1
-    assert after >= before + 0.02
+    assert 0.1 < greedy[0] < 0.9  # a model with room to learn and signal to learn from
+    # RL maximises the expected reward of temperature-1 samples: that is what must rise (measured
+    # 0.345 -> 0.420 over 2,400 samples; s.d. of the difference ~0.014). The greedy answer of this
+    # model was already right 2 times in 3 and moves little (0.67 -> 0.68 / 0.70 / 0.71): it must
+    # not get worse
+    assert sampled[1] >= sampled[0] + 0.04, sampled
+    assert greedy[1] >= greedy[0] - 0.03, greedy

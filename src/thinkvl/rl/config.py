@@ -80,6 +80,9 @@ class RunConfig(Section):
     save_every: int = Field(10, ge=0, description="0: only the final checkpoint")
     keep_last: int = Field(2, ge=1)
     eval_every: int = Field(0, ge=0, description="0: evaluate before and after only")
+    eval_samples: int = Field(
+        0, ge=0, description="held-out evals also average this many samples per record at the "
+                             "rollout temperature (RL's own objective); 0: greedy only")
     sinks: list[str] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
     save_rollouts: bool = True
     progress: bool = True

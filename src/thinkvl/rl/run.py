@@ -13,14 +13,16 @@ from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from thinkvl.model.generate import Sampling
 from thinkvl.rl.config import RLConfig
 from thinkvl.rl.trainer import RLTrainer
 from thinkvl.train import checkpoint
 
 
 def heldout(trainer: RLTrainer, limit: int | None = None) -> dict | None:
-    """Greedy held-out accuracy per domain, scored by the same reward system as training."""
+    """Held-out accuracy per domain, scored by the same reward system as training: greedy, and
+    with ``run.eval_samples`` > 0 also the mean over that many samples per record at the rollout
+    temperature (``sampled``) - the quantity RL itself maximises, so it shows learning that has
+    not yet moved the greedy answer."""
     cfg = trainer.cfg
     if not cfg.data.eval or not trainer.info.is_main:
         return None
@@ -30,11 +32,23 @@ def heldout(trainer: RLTrainer, limit: int | None = None) -> dict | None:
     limit = limit or cfg.data.eval_limit
     records = heldout_records(cfg.data.eval, limit) if limit else cfg.data.eval
     model = getattr(trainer.engine, "model", trainer.actor.model)
-    sampling = Sampling(greedy=True, think_budget=cfg.rollout.think_budget,
-                        answer_budget=cfg.rollout.answer_budget)
-    result = evaluate(model, trainer.processor, records, mode="think", sampling=sampling,
-                      scorer=Scorer(rewards=trainer.rewards), batch_size=cfg.rollout.batch_size)
-    return eval_summary(result)
+    r = cfg.rollout
+    budgets = {"max_new_tokens": r.think_budget, "answer_budget": r.answer_budget}
+    scorer = Scorer(rewards=trainer.rewards)
+
+    def run(sampling: dict):
+        return evaluate(model, trainer.processor, records, mode="think", sampling=sampling,
+                        scorer=scorer, batch_size=r.batch_size)
+
+    summary = eval_summary(run({**budgets, "temperature": 0.0}))
+    if cfg.run.eval_samples:
+        draws = [eval_summary(run({**budgets, "temperature": r.temperature, "top_p": r.top_p,
+                                   "seed": cfg.run.seed + k}))
+                 for k in range(cfg.run.eval_samples)]
+        acc = {d: sum(x["accuracy"][d] for x in draws) / len(draws) for d in draws[0]["accuracy"]}
+        summary["sampled"] = {"samples": cfg.run.eval_samples, "temperature": r.temperature,
+                              "accuracy": acc, "mean_accuracy": sum(acc.values()) / max(1, len(acc))}
+    return summary
 
 
 def heldout_records(path, per_domain: int) -> list[dict]:
