@@ -17,7 +17,7 @@ from train_helpers import PY, run_module
 
 from thinkvl.eval.baselines import best_constant_accuracy
 from thinkvl.format import parse_response
-from thinkvl.model.factory import build_tiny, load_model, load_processor
+from thinkvl.model.factory import load_model, load_processor
 from thinkvl.model.generate import Sampling, generate
 from thinkvl.rewards import RewardSystem
 
