@@ -1,7 +1,9 @@
 """Learning checks on the synthetic world with the real tiny model (slow, still run in CI).
 
-- a few hundred SFT steps on one domain lift held-out accuracy well above chance;
-- the demo recipes (pre-training, then SFT) give a model that answers in the protocol format.
+- 100 SFT steps on one domain (the shared ``counting_sft`` fixture) lift held-out accuracy well
+  above chance;
+- the demo recipes (pre-training, then SFT) give a model that answers in the protocol format and
+  beats chance clearly on at least half the domains (all eight need ~900 SFT steps).
 "Chance" is the best *constant* answer (the most useful single training answer, scored on the
 held-out set), a stricter baseline than uniform guessing.
 """
@@ -73,17 +75,19 @@ def test_demo_pretrain_then_sft(tmp_path):
                 f"run.out={tmp_path / 'pretrain'}", "train.steps=40", *FAST], env=TWO_THREADS, timeout=900)
     run_module([PY, "-m", "thinkvl.train", "sft", "--config", "demo_sft",
                 f"model.path={tmp_path / 'pretrain' / 'final'}", f"data.train={world / 'sft.jsonl'}",
-                f"run.out={tmp_path / 'sft'}", "train.steps=200", *FAST], env=TWO_THREADS, timeout=900)
+                f"run.out={tmp_path / 'sft'}", "train.steps=450", *FAST], env=TWO_THREADS, timeout=900)
     final = tmp_path / "sft" / "final"
-    acc, fmt, base = evaluate(final, world, 32)
+    acc, fmt, base = evaluate(final, world, 96)
     print("format", round(fmt, 3), {d: (round(acc[d], 2), round(base.get(d, 0), 2)) for d in acc})
     assert fmt >= 0.95  # the protocol is learned: one box, think/answer blocks
     assert len(acc) == 8
-    # some domains are learned from pixels in this budget (measured: chart, video, counting)
+    # measured at this budget (40 + 450 steps, 96 held-out per domain; accuracy vs chance): chart
+    # .46/.19, counting .60/.32, grounding .32/.10, video .49/.22 clearly ahead; OCR .12/.03 and
+    # GUI .44/.35 just short of +0.10; math .14/.12 and choice .29/.27 not yet
     ahead = [d for d in acc if d in base and acc[d] >= base[d] + 0.1]
-    assert len(ahead) >= 2, (acc, base)
+    assert len(ahead) >= 4, (acc, base)
     behind = {d: (acc[d], base[d]) for d in acc if d in base and acc[d] < base[d] + 0.1}
     if behind:  # the issue's bar is every domain. Measured on the demo world (96 held-out per
-        # domain): 900 SFT steps (~9 min) clear chance by >= 0.10 on all eight domains; 600 steps
+        # domain): 900 SFT steps (~8 min) clear chance by >= 0.10 on all eight domains; 600 steps
         # leave math (+0.03) and GUI (+0.10) behind - longer than this test can take in CI
         pytest.xfail(f"not clearly above chance on {sorted(behind)}: {behind}")
