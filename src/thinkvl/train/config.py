@@ -41,6 +41,8 @@ class DataConfig(Section):
     skip_invalid: bool = Field(False, description="skip and count records that fail validation")
     skip_bad_media: bool = Field(
         False, description="skip and count samples with corrupt/over-budget media or longer than seq_len")
+    prefetch: bool = Field(
+        True, description="encode the next step's rows on a background thread while this step trains")
     max_image_tokens: int = Field(IMAGE_TOKEN_CAP, ge=1)
     max_video_tokens: int = Field(VIDEO_TOKEN_CAP, ge=1)
     video_fps: float = Field(VIDEO_FPS, gt=0)

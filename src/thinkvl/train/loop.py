@@ -1,10 +1,11 @@
 """The supervised training loop shared by pre-training and SFT.
 
 Read top to bottom: set up (process group, model, FSDP2, optimizer, schedule, data feed, resume),
-then for each step: take this process's packed rows, split them into modality-homogeneous
-micro-batches, weight each micro-batch's loss by the step's total token/sample count, step the
-optimizer, log metrics (loss, lr, grad norm, packing efficiency, tokens/s, skipped samples),
-and checkpoint atomically every ``save_every`` steps and at the end (plus ``final/``).
+then for each step: take this process's packed rows (encoded one step ahead on a background
+thread), split them into modality-homogeneous micro-batches, weight each micro-batch's loss by
+the step's total token/sample count, step the optimizer, log metrics (loss, lr, grad norm,
+packing efficiency, tokens/s, skipped samples), and checkpoint atomically every ``save_every``
+steps and at the end (plus ``final/``).
 
 Testing hook: ``THINKVL_FAULT_AFTER_STEP=k`` makes the process SIGKILL itself right after step
 ``k`` is logged (and saved, when it is a save step) — a real crash for resume tests.
@@ -32,6 +33,7 @@ from thinkvl.train import distributed as D
 from thinkvl.train.config import SupervisedConfig
 from thinkvl.train.data import StepFeed
 from thinkvl.train.loss import scale_loss, token_losses
+from thinkvl.train.prefetch import PrefetchedFeed
 from thinkvl.train.samples import Budget, SampleEncoder, dummy_vision_item
 
 log = logging.getLogger("thinkvl.train")
@@ -123,6 +125,8 @@ class SupervisedTrainer:
                              seq_len=d.seq_len, buffer_tokens=int(d.pack_buffer_rows * d.seq_len),
                              shuffle_seed=cfg.run.seed if d.shuffle else None, buffer_size=d.buffer_size,
                              skip_invalid=d.skip_invalid, skip_bad_samples=d.skip_bad_media)
+        if d.prefetch:
+            self.feed = PrefetchedFeed(self.feed)
         self.filler = dummy_vision_item(self.processor, self.positions) if info.distributed else None
 
         self.step = 0
