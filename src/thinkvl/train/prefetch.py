@@ -28,7 +28,7 @@ class _Job:
     def _run(self, fn) -> None:
         try:
             self._value = fn()
-        except BaseException as exc:  # handed to the consumer, raised where the step is taken
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer by result()
             self._error = exc
         finally:
             self._done.set()
