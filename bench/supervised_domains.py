@@ -26,12 +26,13 @@ from thinkvl.eval.scoring import Scorer
 from thinkvl.model.generate import Sampling
 from thinkvl.rewards import RewardSystem
 from thinkvl.rl.run import eval_summary, heldout_records
+from thinkvl.train.checkpoint import has_final
 from thinkvl.train.pretrain import load_pretrain_config, run_pretrain
 from thinkvl.train.sft import load_sft_config, run_sft
 
 
 def stage(name: str, folder: Path, fn) -> float:
-    if (folder / "final" / "config.json").exists():
+    if has_final(folder):
         print(f"{name}: reusing {folder / 'final'}")
         return 0.0
     start = time.perf_counter()

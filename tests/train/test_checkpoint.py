@@ -84,7 +84,8 @@ def test_latest_falls_back_to_scan_when_pointer_is_stale(tiny, tmp_path):
 
 def test_export_final(tiny, tmp_path):
     model, _, _ = _setup(tiny)
+    assert not ckpt.has_final(tmp_path)
     final = ckpt.export_final(tmp_path, model, load_processor(tiny))
-    assert final == tmp_path / "final"
+    assert final == tmp_path / "final" and ckpt.has_final(tmp_path)
     again = load_model(final)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))

@@ -90,7 +90,9 @@ class DemoRun:
         return self.summary
 
     def _final(self, name: str) -> bool:
-        return (self.out / name / "final" / "config.json").exists()
+        from thinkvl.train.checkpoint import has_final
+
+        return has_final(self.out / name)
 
     def synth(self) -> dict:
         from thinkvl.data.synthetic import generate_world

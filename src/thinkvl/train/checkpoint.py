@@ -216,6 +216,11 @@ def load_checkpoint(path: str | Path, model, optimizer, scheduler=None,
     return {"step": int(state["step"]), "extra": state.get("extra") or {}}
 
 
+def has_final(run_dir: str | Path) -> bool:
+    """Whether the run finished: ``final/`` is written last and atomically."""
+    return (Path(run_dir) / "final" / "config.json").exists()
+
+
 def export_final(run_dir: str | Path, model, processor) -> Path:
     """Write the trained model as ``run_dir/final`` (a Hugging Face folder), atomically."""
     from torch.distributed.checkpoint.state_dict import get_model_state_dict
