@@ -7,6 +7,11 @@ system) next to the best constant answer ("chance", ``thinkvl.eval.baselines``).
 already finished in ``--out`` are reused, so a longer SFT can start from the same pre-training:
 
     PYTHONPATH=src python bench/supervised_domains.py --out /tmp/sup --sft-steps 900
+
+Measured with the learning test's world and pre-training (``--per-domain 512 --pretrain-steps 40
+--sft-steps 900 --eval-per-domain 96``, 2 cores, 8 min 56 s in all, SFT 498 s): clearly above
+chance on 8/8 domains, mean 0.549; the narrowest margin is math, 0.240 against 0.125 (+0.115).
+At 450 steps (the CI test's budget) four domains are: OCR, GUI, math and choice learn late.
 """
 
 from __future__ import annotations
