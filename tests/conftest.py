@@ -17,6 +17,9 @@ def counting_sft(tmp_path_factory):
     cfg = load_sft_config("demo_sft", [
         f"model.path={root / 'init'}", "model.init_if_missing=tiny",
         f"data.train={root / 'world' / 'sft.jsonl'}", "train.steps=100", "run.save_every=0",
+        # the rows the RL tests' thresholds were measured with (demo_sft before 256-token rows)
+        "data.seq_len=512", "data.max_image_tokens=256", "data.max_video_tokens=384",
+        "train.packs_per_step=8", "train.micro_batch_packs=8",
         f"run.out={root / 'sft'}", "run.progress=false", "run.sinks=[jsonl]"])
     final = run_sft(cfg)
     return {"model": str(final), "train": str(root / "world" / "rl_train.jsonl"),

@@ -14,7 +14,7 @@ from thinkvl.train.config import PretrainConfig, SFTConfig
 from thinkvl.train.loop import SupervisedTrainer, is_vision_param, lr_lambda, micro_batches
 
 RECIPES = [("pretrain", PretrainConfig, 8192), ("pretrain_long", PretrainConfig, 32768),
-           ("sft", SFTConfig, 32768), ("demo_pretrain", PretrainConfig, 512), ("demo_sft", SFTConfig, 512)]
+           ("sft", SFTConfig, 32768), ("demo_pretrain", PretrainConfig, 256), ("demo_sft", SFTConfig, 256)]
 
 
 @pytest.mark.parametrize("name,model,seq_len", RECIPES)
