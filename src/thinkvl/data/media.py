@@ -13,6 +13,8 @@ frames it needs, so an hour-long file never sits in memory. Unreadable media rai
 
 from __future__ import annotations
 
+import base64
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -238,8 +240,6 @@ def load_clip(ref, base_dir: str | Path | None = None, fps: float = VIDEO_FPS,
               max_frames: int | None = None) -> VideoClip:
     """A video from a file (PyAV), a frame folder, or a list of frames (taken at 2 fps)."""
     if isinstance(ref, list):
-        from thinkvl.model.inputs import load_image
-
         frames = [load_image(str(f) if isinstance(f, Path) else f, base_dir) for f in ref]
         if max_frames is not None and len(frames) > max_frames:
             stamped = [(i / VIDEO_FPS, f) for i, f in enumerate(frames)]
@@ -259,3 +259,40 @@ def load_clip(ref, base_dir: str | Path | None = None, fps: float = VIDEO_FPS,
 def decode_video(path, fps: float = VIDEO_FPS, max_frames: int | None = None) -> list:
     """Frames of a video file sampled at ``fps`` (uniformly over the clip past ``max_frames``)."""
     return decode_clip(path, fps, max_frames).frames
+
+
+def load_image(ref, base_dir: str | Path | None = None):
+    """An image from a PIL image, a path (relative to ``base_dir``) or a ``data:`` URI."""
+    from PIL import Image
+
+    if isinstance(ref, Image.Image):
+        return ref.convert("RGB")
+    if isinstance(ref, Path):
+        ref = str(ref)
+    if not isinstance(ref, str):
+        raise TypeError(f"image must be a path, data URI or PIL image, got {type(ref).__name__}")
+    if ref.startswith("data:"):
+        _, _, payload = ref.partition(",")
+        return Image.open(io.BytesIO(base64.b64decode(payload))).convert("RGB")
+    path = Path(ref) if base_dir is None or Path(ref).is_absolute() else Path(base_dir) / ref
+    if not path.exists():
+        raise FileNotFoundError(f"image {path} does not exist")
+    with Image.open(path) as img:
+        return img.convert("RGB")
+
+
+def load_video_frames(ref, base_dir: str | Path | None = None) -> list:
+    """Frames of a video: a list of images, a frame folder, or a video file (decoded with PyAV)."""
+    if isinstance(ref, list):
+        return [load_image(f, base_dir) for f in ref]
+    path = Path(ref) if base_dir is None or Path(ref).is_absolute() else Path(base_dir) / ref
+    if path.is_dir():
+        frames = sorted(p for p in path.iterdir() if p.suffix.lower() in _FRAME_SUFFIXES)
+        if not frames:
+            raise ValueError(f"video folder {path} holds no frames")
+        return [load_image(p) for p in frames]
+    if not path.exists():
+        raise FileNotFoundError(f"video {path} does not exist")
+    return decode_video(path)
+
+

@@ -23,9 +23,8 @@ from typing import Any
 
 import torch
 
-from thinkvl.model.inputs import IGNORE, Encoded, modality
-
-VISION_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw")
+from thinkvl.model.inputs import IGNORE, VISION_KEYS, Encoded, modality
+from thinkvl.model.positions import rope_index, sample_positions
 
 
 @dataclass
@@ -227,17 +226,7 @@ def collate_packs(packs: list[Pack], pad_id: int, filler: PackItem | None = None
 def make_rope_positions(model) -> Callable[[Encoded], torch.Tensor] | None:
     """Per-sample multimodal-RoPE positions from the model's ``get_rope_index`` (None for models
     with plain 1-D positions)."""
-    core = getattr(model, "model", None)
-    fn = getattr(core, "get_rope_index", None)
-    if fn is None:
+    rope = rope_index(model)
+    if rope is None:
         return None
-
-    def positions(sample: Encoded) -> torch.Tensor:
-        ids = torch.tensor([sample.input_ids], dtype=torch.long)
-        mm = torch.tensor([sample.mm_token_type_ids], dtype=torch.long)
-        pos, _ = fn(ids, mm_token_type_ids=mm,
-                    image_grid_thw=sample.vision.get("image_grid_thw"),
-                    video_grid_thw=sample.vision.get("video_grid_thw"))
-        return pos[:, 0]
-
-    return positions
+    return lambda sample: sample_positions(rope, sample)

@@ -41,7 +41,8 @@ def load_video(ref: Any, base_dir: str | None, vision: VisionSettings) -> list[I
 
 def resolve_media(prompt: list[dict], base_dir: str | None, vision: VisionSettings):
     """All images and videos of a prompt, decoded, in template order (a ``Media``)."""
-    from thinkvl.model.inputs import Media, load_image
+    from thinkvl.data.media import load_image
+    from thinkvl.model.inputs import Media
 
     media = Media()
     for message in prompt:

@@ -51,7 +51,7 @@ def _decode_video_url(url: str) -> list[Image.Image]:
             from thinkvl.data.media import decode_video
 
             return decode_video(tmp.name)
-    from thinkvl.model.inputs import load_video_frames
+    from thinkvl.data.media import load_video_frames
 
     return load_video_frames(url.removeprefix("file://"))
 

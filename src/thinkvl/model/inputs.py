@@ -8,54 +8,16 @@ their own and appended, so the loss mask is exact (no loss on prompts or vision 
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from PIL import Image
 
+from thinkvl.data.media import VIDEO_FPS, load_image, load_video_frames
 from thinkvl.model.tokenizer import EOS
 
 IGNORE = -100
-VIDEO_FPS = 2.0  # frame folders are taken as sampled at 2 fps (GLM-4.1V's video rate)
-_FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
-
-
-def load_image(ref, base_dir: str | Path | None = None) -> Image.Image:
-    """An image from a PIL image, a path (relative to ``base_dir``) or a ``data:`` URI."""
-    if isinstance(ref, Image.Image):
-        return ref.convert("RGB")
-    if isinstance(ref, Path):
-        ref = str(ref)
-    if not isinstance(ref, str):
-        raise TypeError(f"image must be a path, data URI or PIL image, got {type(ref).__name__}")
-    if ref.startswith("data:"):
-        _, _, payload = ref.partition(",")
-        return Image.open(io.BytesIO(base64.b64decode(payload))).convert("RGB")
-    path = Path(ref) if base_dir is None or Path(ref).is_absolute() else Path(base_dir) / ref
-    if not path.exists():
-        raise FileNotFoundError(f"image {path} does not exist")
-    with Image.open(path) as img:
-        return img.convert("RGB")
-
-
-def load_video_frames(ref, base_dir: str | Path | None = None) -> list[Image.Image]:
-    """Frames of a video: a list of images, a frame folder, or a video file (decoded with PyAV)."""
-    if isinstance(ref, list):
-        return [load_image(f, base_dir) for f in ref]
-    path = Path(ref) if base_dir is None or Path(ref).is_absolute() else Path(base_dir) / ref
-    if path.is_dir():
-        frames = sorted(p for p in path.iterdir() if p.suffix.lower() in _FRAME_SUFFIXES)
-        if not frames:
-            raise ValueError(f"video folder {path} holds no frames")
-        return [load_image(p) for p in frames]
-    if not path.exists():
-        raise FileNotFoundError(f"video {path} does not exist")
-    from thinkvl.data.media import decode_video  # PyAV, only needed for real video files
-
-    return decode_video(path)
 
 
 @dataclass
@@ -124,7 +86,7 @@ class Encoded:
     vision: dict = field(default_factory=dict)  # pixel_values / image_grid_thw / …_videos
 
 
-_VISION_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw")
+VISION_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw")
 
 
 def encode_sample(processor, prompt: list[dict], completion: str | None, base_dir=None,
@@ -134,7 +96,7 @@ def encode_sample(processor, prompt: list[dict], completion: str | None, base_di
     enc = process_prompt(processor, [prompt], [media])
     ids = list(enc["input_ids"][0])
     mm = list(enc["mm_token_type_ids"][0])
-    vision = {k: torch.as_tensor(enc[k]) for k in _VISION_KEYS if k in enc}
+    vision = {k: torch.as_tensor(enc[k]) for k in VISION_KEYS if k in enc}
     completion_ids: list[int] = []
     if completion is not None:
         completion_ids = processor.tokenizer(completion + (EOS if add_eos else ""), add_special_tokens=False)["input_ids"]
@@ -189,7 +151,7 @@ def collate(samples: list[Encoded], pad_id: int, padding_side: str = "right") ->
         for key, (row, fill) in rows.items():
             batch[key].append(row + [fill] * pad if padding_side == "right" else [fill] * pad + row)
     out = {k: torch.tensor(v, dtype=torch.long) for k, v in batch.items()}
-    for key in _VISION_KEYS:
+    for key in VISION_KEYS:
         parts = [s.vision[key] for s in samples if key in s.vision]
         if parts:
             out[key] = torch.cat(parts, dim=0)
