@@ -58,7 +58,7 @@ def packing_efficiency(items: list, seq_len: int, rows: int, buffer_rows: float)
 
 def train_throughput(world: Path, model_dir: Path, seq_len: int, steps: int, tmp: Path) -> dict:
     from thinkvl.config import load_config
-    from thinkvl.train import distributed as D
+    from thinkvl.runtime import distributed as D
     from thinkvl.train.config import PretrainConfig
     from thinkvl.train.loop import SupervisedTrainer
 

@@ -87,7 +87,11 @@ class ThinkVL:
         sampling = Sampling(temperature=1.0, top_p=1.0, think_budget=args.think, answer_budget=args.answer)
         self.engine = make_engine("hf", model, self.processor, sampling, batch_size=args.rollout_batch)
         self.rewards = RewardSystem()
-        self.actor = Actor(model, self.processor.tokenizer.pad_token_id, lr=args.lr, micro_batch=args.micro_batch)
+        from thinkvl.rl.config import AlgoConfig
+        from thinkvl.runtime.optim import RL_DEFAULTS, OptimConfig
+
+        self.actor = Actor(model, self.processor.tokenizer.pad_token_id, AlgoConfig(micro_batch=args.micro_batch),
+                           OptimConfig(**{**RL_DEFAULTS, "lr": args.lr}))
 
     def step(self) -> dict:
         from thinkvl.rl.advantage import grpo

@@ -117,8 +117,10 @@ def test_group_selection_prefers_balanced_groups():
 def test_actor_lr_schedule_warms_up_then_decays(schedule):
     from thinkvl.rl.actor import Actor
 
-    actor = Actor(torch.nn.Linear(2, 2), pad_id=0, lr=1e-4, warmup_steps=2, schedule=schedule,
-                  total_steps=6, min_lr_ratio=0.1)
+    from thinkvl.runtime.optim import OptimConfig
+
+    actor = Actor(torch.nn.Linear(2, 2), pad_id=0, total_steps=6,
+                  optim=OptimConfig(lr=1e-4, warmup_steps=2, schedule=schedule, min_lr_ratio=0.1))
     lrs = []
     for _ in range(6):
         lrs.append(actor.scheduler.get_last_lr()[0])

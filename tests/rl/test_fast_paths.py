@@ -35,6 +35,8 @@ from thinkvl.rl.actor import (
     completion_logprobs,
     plan_micro_batches,
 )
+from thinkvl.rl.config import AlgoConfig
+from thinkvl.runtime.optim import OptimConfig
 
 
 def image_prompt(color, text):
@@ -233,7 +235,7 @@ def test_update_loss_is_the_per_sample_normalised_objective(tiny):
     model, processor = tiny
     samples = _samples(model, processor)
     adv = [(i % 4) * 0.5 - 0.2 for i in range(len(samples))]
-    actor = Actor(model, processor.tokenizer.pad_token_id, lr=0.0, micro_batch=5)
+    actor = Actor(model, processor.tokenizer.pad_token_id, AlgoConfig(micro_batch=5), OptimConfig(lr=0.0))
     stats = actor.update(samples, adv)
     assert stats["loss"] == pytest.approx(-sum(adv) / len(adv), abs=1e-5)
     assert stats["clip_fraction"] == 0.0 and stats["grad_norm"] > 0 and stats["entropy"] > 0
@@ -243,19 +245,20 @@ def test_update_loss_is_the_per_sample_normalised_objective(tiny):
 def test_vision_lr_scale_splits_the_optimizer(tiny):
     model, processor = tiny
     pad = processor.tokenizer.pad_token_id
-    one = Actor(model, pad, lr=1e-3)
-    assert len(one.optimizer.param_groups) == 1
-    actor = Actor(model, pad, lr=1e-3, vision_lr_scale=0.1)
-    text, vision = actor.optimizer.param_groups
-    assert text["lr"] == pytest.approx(1e-3) and vision["lr"] == pytest.approx(1e-4)
+    one = Actor(model, pad, optim=OptimConfig(lr=1e-3))
+    assert {g["lr"] for g in one.optimizer.param_groups} == {1e-3}
+    actor = Actor(model, pad, optim=OptimConfig(lr=1e-3, vision_lr_scale=0.1))
     names = {id(p): n for n, p in model.named_parameters()}
-    assert all(".visual." in names[id(p)] or names[id(p)].startswith("visual") for p in vision["params"])
-    assert not any(".visual." in names[id(p)] for p in text["params"])
-    assert len(text["params"]) + len(vision["params"]) == len(list(model.parameters()))
+    vision = [p for g in actor.optimizer.param_groups if g["lr"] == pytest.approx(1e-4) for p in g["params"]]
+    text = [p for g in actor.optimizer.param_groups if g["lr"] == pytest.approx(1e-3) for p in g["params"]]
+    assert all(".visual." in names[id(p)] or names[id(p)].startswith("visual") for p in vision)
+    assert not any(".visual." in names[id(p)] for p in text)
+    assert len(text) + len(vision) == len(list(model.parameters()))
+    assert actor.optimizer.param_groups[0]["params"][0] in text  # the language model comes first
 
 
 def test_filler_runs_the_vision_tower_on_text_only_batches(tiny):
-    from thinkvl.train.samples import dummy_vision_item
+    from thinkvl.runtime.filler import dummy_vision_item
 
     model, processor = tiny
     pad = processor.tokenizer.pad_token_id
@@ -267,7 +270,7 @@ def test_filler_runs_the_vision_tower_on_text_only_batches(tiny):
     try:
         losses = {}
         for name, filler in (("plain", None), ("filler", dummy_vision_item(processor).sample)):
-            actor = Actor(model, pad, lr=0.0, filler=filler)
+            actor = Actor(model, pad, optim=OptimConfig(lr=0.0), filler=filler)
             calls.clear()
             losses[name] = actor.update(text_only, [1.0, -0.5, 0.25])["loss"]
             losses[name + "_calls"] = len(calls)
@@ -280,7 +283,7 @@ def test_filler_runs_the_vision_tower_on_text_only_batches(tiny):
 
 def test_vision_lr_scale_zero_freezes_the_vision_tower(tmp_path):
     from thinkvl.model.factory import build_tiny, load_model
-    from thinkvl.train.loop import freeze_vision, is_vision_param
+    from thinkvl.runtime.optim import freeze_vision, is_vision_param
 
     folder = build_tiny(tmp_path / "m", corpus=["How many red squares are there?"] * 4, calibrate=False)
     model = load_model(folder)
@@ -289,6 +292,6 @@ def test_vision_lr_scale_zero_freezes_the_vision_tower(tmp_path):
     freeze_vision(model, 0)
     frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
     assert frozen and frozen == {n for n, _ in model.named_parameters() if is_vision_param(n)}
-    actor = Actor(model, 0, lr=1e-3, vision_lr_scale=0)
-    (group,) = actor.optimizer.param_groups
-    assert len(group["params"]) == len(list(model.parameters())) - len(frozen)
+    actor = Actor(model, 0, optim=OptimConfig(lr=1e-3, vision_lr_scale=0))
+    trained = [p for g in actor.optimizer.param_groups for p in g["params"]]
+    assert len(trained) == len(list(model.parameters())) - len(frozen)

@@ -34,8 +34,10 @@ ACTOR_SCRIPT = textwrap.dedent('''
     from thinkvl.model.factory import load_model, load_processor
     from thinkvl.model.generate import Sampling, generate_groups
     from thinkvl.rl.actor import Actor
-    from thinkvl.train.distributed import init_distributed, shard_model
-    from thinkvl.train.samples import dummy_vision_item
+    from thinkvl.runtime.distributed import init_distributed, shard_model
+    from thinkvl.runtime.filler import dummy_vision_item
+    from thinkvl.rl.config import AlgoConfig
+    from thinkvl.runtime.optim import OptimConfig
 
     info = init_distributed()
     model_dir, out = sys.argv[1], sys.argv[2]
@@ -57,7 +59,8 @@ ACTOR_SCRIPT = textwrap.dedent('''
     advs = [((i * 7) % 5) / 2.0 - 0.8 for i in range(len(samples))]
     mine = {0: [0, 1], 1: [2, 3, 4]}[info.rank]  # rank 1 never sees an image
     rows = [g * 3 + j for g in mine for j in range(3)]
-    kw = dict(lr=1e-2, micro_batch=2, vision_lr_scale=0.5)
+    kw = dict(algo=AlgoConfig(micro_batch=2), optim=OptimConfig(lr=1e-2, vision_lr_scale=0.5,
+                                                              weight_decay=0.0))
     model = shard_model(copy.deepcopy(base), info)
     actor = Actor(model, processor.tokenizer.pad_token_id, filler=dummy_vision_item(processor).sample, **kw)
     n_tokens = sum(sum(l != -100 for l in s.labels) for s in samples)
@@ -102,7 +105,7 @@ def test_fsdp_update_equals_the_single_process_update(tmp_path):
     for key in ("loss", "entropy", "clip_fraction"):  # whole-batch statistics, reduced over ranks
         assert got["stats"][key] == pytest.approx(stats[key], abs=1e-5), key
     assert stats["loss"] != 0.0
-    lr = got["kw"]["lr"]
+    lr = got["kw"]["optim"].lr
     before, after = base.state_dict(), ref.state_dict()
     for name, value in after.items():
         # AdamW's first step moves every weight by about ±lr (×0.5 in the vision tower): the

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from thinkvl.config import dump_config
 from thinkvl.track import read_metrics
-from thinkvl.train import checkpoint
+from thinkvl.runtime import checkpoint
 
 pytestmark = pytest.mark.slow
 

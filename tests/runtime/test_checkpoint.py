@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from thinkvl.model.factory import load_model, load_processor
-from thinkvl.train import checkpoint as ckpt
+from thinkvl.runtime import checkpoint as ckpt
 
 
 def _setup(tiny):
@@ -53,8 +53,8 @@ def test_crash_while_saving_keeps_previous_checkpoint(tiny, tmp_path, monkeypatc
 
     real = ckpt._save_hf
 
-    def crash(model, processor, sd, out):
-        real(model, processor, sd, out)  # the model is written, then the process "dies"
+    def crash(model, processor, sd, out, dtype=None):
+        real(model, processor, sd, out, dtype)  # the model is written, then the process "dies"
         raise KeyboardInterrupt("power cut")
 
     monkeypatch.setattr(ckpt, "_save_hf", crash)

@@ -11,7 +11,7 @@ from train_helpers import PY, run_module, write_config
 
 from thinkvl.model.factory import load_model
 from thinkvl.track import read_metrics
-from thinkvl.train.checkpoint import latest_checkpoint
+from thinkvl.runtime.checkpoint import latest_checkpoint
 
 
 def _config(tmp_path, tiny, data, steps: int, **train):

@@ -32,13 +32,13 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from thinkvl.model.inputs import IGNORE, Encoded, group_by_modality
+from thinkvl.model.inputs import IGNORE, VISION_KEYS, Encoded, group_by_modality
+from thinkvl.model.positions import rope_index, sample_positions
+from thinkvl.rl.config import AlgoConfig
 from thinkvl.rl.loss import kl_k3, policy_loss
-from thinkvl.train.loop import lr_lambda
-
-_IMAGE = ("pixel_values", "image_grid_thw")
-_VIDEO = ("pixel_values_videos", "video_grid_thw")
-_VISION = (*_IMAGE, *_VIDEO)
+from thinkvl.runtime.distributed import gradient_sync
+from thinkvl.runtime.optim import RL_DEFAULTS, OptimConfig, build_optimizer
+from thinkvl.runtime.precision import autocast
 
 
 @dataclass
@@ -74,7 +74,7 @@ def plan_micro_batches(samples: list[Encoded], size: int) -> list[MicroBatch]:
 
 
 def has_vision(sample: Encoded) -> bool:
-    return any(k in sample.vision for k in (_IMAGE[0], _VIDEO[0]))
+    return any(k in sample.vision for k in ("pixel_values", "pixel_values_videos"))
 
 
 class Positions:
@@ -82,8 +82,7 @@ class Positions:
     prompt, and the position its completion starts at."""
 
     def __init__(self, model):
-        core = getattr(model, "model", None)
-        self.rope = getattr(core, "get_rope_index", None)
+        self.rope = rope_index(model)
         self.cache: dict[tuple, tuple[torch.Tensor, int]] = {}
 
     def __call__(self, sample: Encoded) -> tuple[torch.Tensor, int]:
@@ -93,11 +92,8 @@ class Positions:
             if self.rope is None:
                 self.cache[key] = (torch.arange(p), p)
             else:
-                ids = torch.tensor([sample.input_ids[:p]], dtype=torch.long)
-                mm = torch.tensor([sample.mm_token_type_ids[:p]], dtype=torch.long)
-                grids = {k: sample.vision[k] for k in (_IMAGE[1], _VIDEO[1]) if k in sample.vision}
-                pos, _ = self.rope(ids, mm_token_type_ids=mm, **grids)
-                self.cache[key] = (pos[:, 0], int(pos.max()) + 1 if p else 0)
+                pos = sample_positions(self.rope, sample, p)
+                self.cache[key] = (pos, int(pos.max()) + 1 if p else 0)
         return self.cache[key]
 
 
@@ -134,7 +130,7 @@ def collate_prefix(samples: list[Encoded], pad_id: int, positions: Positions,
     mm = torch.zeros((u, width), dtype=torch.long)
     pos = torch.zeros((3, u, width) if mrope else (u, width), dtype=torch.long)
     start = torch.zeros(u, dtype=torch.long)
-    vision: dict[str, list[torch.Tensor]] = {k: [] for k in _VISION}
+    vision: dict[str, list[torch.Tensor]] = {k: [] for k in VISION_KEYS}
     for i, s in enumerate(prompts):
         p = s.prompt_len
         ids[i, width - p:] = torch.as_tensor(s.input_ids[:p])
@@ -145,7 +141,7 @@ def collate_prefix(samples: list[Encoded], pad_id: int, positions: Positions,
             pos[:, i, width - p:] = prompt_pos
         else:
             pos[i, width - p:] = prompt_pos
-        for key in _VISION:
+        for key in VISION_KEYS:
             if key in s.vision:
                 vision[key].append(s.vision[key])
     prompt = {"input_ids": ids, "attention_mask": mask, "mm_token_type_ids": mm, "position_ids": pos,
@@ -210,43 +206,18 @@ def completion_logprobs(model, batch: PrefixBatch, temperature: float = 1.0, wit
     return logp, mask, entropy
 
 
-def param_groups(model, lr: float, weight_decay: float, vision_lr_scale: float = 1.0) -> list[dict]:
-    """One group, or — when the vision tower trains at a scaled lr — language model first, then
-    the vision tower at ``lr × vision_lr_scale`` (as the supervised stages)."""
-    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    if vision_lr_scale == 1.0:
-        return [{"params": [p for _, p in params], "lr": lr, "weight_decay": weight_decay}]
-    from thinkvl.train.loop import is_vision_param
-
-    text = [p for n, p in params if not is_vision_param(n)]
-    vision = [p for n, p in params if is_vision_param(n)]
-    groups = [{"params": text, "lr": lr, "weight_decay": weight_decay}]
-    if vision:
-        groups.append({"params": vision, "lr": lr * vision_lr_scale, "weight_decay": weight_decay})
-    return groups
-
-
 class Actor:
-    def __init__(self, model, pad_id: int, *, lr: float, weight_decay: float = 0.0,
-                 betas=(0.9, 0.99), grad_clip: float = 1.0, warmup_steps: int = 0,
-                 schedule: str = "constant", total_steps: int = 0, min_lr_ratio: float = 0.1,
-                 clip_low: float = 0.2, clip_high: float = 0.28, normalization: str = "sample",
-                 kl_coef: float = 0.0, entropy_coef: float = 0.0, micro_batch: int = 32,
-                 updates_per_batch: int = 1, temperature: float = 1.0, reference=None,
-                 vision_lr_scale: float = 1.0, filler: Encoded | None = None):
+    """The policy and its optimizer: ``update`` is one rollout batch's clipped policy-gradient
+    step(s), as ``algo`` and ``optim`` say (the optimizer from ``runtime.optim``, as in SFT)."""
+
+    def __init__(self, model, pad_id: int, algo: AlgoConfig | None = None, optim: OptimConfig | None = None,
+                 *, total_steps: int = 0, temperature: float = 1.0, reference=None,
+                 filler: Encoded | None = None):
         self.model = model
         self.pad_id = pad_id
-        self.optimizer = torch.optim.AdamW(param_groups(model, lr, weight_decay, vision_lr_scale), lr=lr,
-                                           weight_decay=weight_decay, betas=betas)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: lr_lambda(step, total_steps, warmup_steps, schedule, min_lr_ratio))
-        self.grad_clip = grad_clip
-        self.clip = (clip_low, clip_high)
-        self.normalization = normalization
-        self.kl_coef = kl_coef
-        self.entropy_coef = entropy_coef
-        self.micro_batch = micro_batch
-        self.updates_per_batch = updates_per_batch
+        self.algo = algo or AlgoConfig()
+        self.optim = optim or OptimConfig(**RL_DEFAULTS)
+        self.optimizer, self.scheduler = build_optimizer(model, self.optim, total_steps)
         self.temperature = temperature
         self.reference = reference  # frozen copy, only when kl_coef > 0
         self.filler = filler  # a loss-free image sample, under FSDP only (see the module notes)
@@ -275,7 +246,9 @@ class Actor:
         old = {}
         for mb in plan:
             batch = self._batch(samples, mb.rows, positions)
-            logp, _, _ = completion_logprobs(self.model, batch, self.temperature)
+            device = batch.labels.device
+            with autocast(self.optim.precision, device, dist.is_available() and dist.is_initialized()):
+                logp, _, _ = completion_logprobs(self.model, batch, self.temperature)
             for j, row in enumerate(mb.rows):
                 old[row] = logp[j].detach()
         return old
@@ -288,39 +261,46 @@ class Actor:
         """
         if not samples:
             raise ValueError("no samples to train on")
+        a = self.algo
         world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
         n_samples = total_samples or len(samples)
         n_tokens = total_tokens or sum(sum(l != IGNORE for l in s.labels) for s in samples)
-        plan = self._lockstep(plan_micro_batches(samples, self.micro_batch))
+        plan = self._lockstep(plan_micro_batches(samples, a.micro_batch))
         adv_all = torch.tensor(advantages, dtype=torch.float32)
         positions = Positions(self.model)
-        old = self._old_logprobs(samples, plan, positions) if self.updates_per_batch > 1 else None
-        stats = {"clip_fraction": 0.0, "entropy": 0.0, "kl": 0.0, "grad_norm": 0.0, "loss": 0.0}
+        old = self._old_logprobs(samples, plan, positions) if a.updates_per_batch > 1 else None
+        stats = {"clip_fraction": 0.0, "entropy": 0.0, "kl": 0.0, "grad_norm": 0.0, "loss": 0.0,
+                 "lr": self.scheduler.get_last_lr()[0]}  # the lr this update steps with
         token_count = 0
+        device = next(self.model.parameters()).device
         self.model.train()
-        for _ in range(self.updates_per_batch):
+        for _ in range(a.updates_per_batch):
             self.optimizer.zero_grad(set_to_none=True)
-            for mb in plan:
+            for i, mb in enumerate(plan):
+                gradient_sync(self.model, i == len(plan) - 1)  # reduce once, after the last
                 batch = self._batch(samples, mb.rows, positions)
-                logp, mask, entropy = completion_logprobs(self.model, batch, self.temperature, with_entropy=True,
-                                                          entropy_grad=bool(self.entropy_coef))
+                with autocast(self.optim.precision, device, world > 1):
+                    logp, mask, entropy = completion_logprobs(self.model, batch, self.temperature,
+                                                              with_entropy=True,
+                                                              entropy_grad=bool(a.entropy_coef))
                 if old is not None:
                     old_logp = torch.stack([old[r] for r in mb.rows])
                 else:  # on-policy: π_old = π, detached
                     old_logp = logp.detach()
                 adv = adv_all[mb.rows].to(logp.device)
-                out = policy_loss(logp, old_logp, adv, mask, *self.clip, normalization=self.normalization,
-                                  total_samples=n_samples, total_tokens=n_tokens)
+                out = policy_loss(logp, old_logp, adv, mask, a.clip_low, a.clip_high,
+                                  normalization=a.normalization, total_samples=n_samples,
+                                  total_tokens=n_tokens)
                 loss = out.loss
                 fmask = mask.float()
                 ent = (entropy * fmask).sum() / fmask.sum().clamp(min=1)
-                if self.entropy_coef:
-                    loss = loss - self.entropy_coef * ent * len(mb.rows) / n_samples
-                if self.kl_coef and self.reference is not None:
+                if a.entropy_coef:
+                    loss = loss - a.entropy_coef * ent * len(mb.rows) / n_samples
+                if a.kl_coef and self.reference is not None:
                     with torch.no_grad():
                         ref_logp, _, _ = completion_logprobs(self.reference, batch, self.temperature)
                     kl = (kl_k3(logp, ref_logp) * fmask).sum() / fmask.sum().clamp(min=1)
-                    loss = loss + self.kl_coef * kl * len(mb.rows) / n_samples
+                    loss = loss + a.kl_coef * kl * len(mb.rows) / n_samples
                     stats["kl"] += float(kl.detach()) * int(fmask.sum())
                 # FSDP averages gradients over ranks; scale so the sum is the global mean.
                 (loss * mb.weight * world).backward()
@@ -330,7 +310,7 @@ class Actor:
                     stats["clip_fraction"] += out.clip_fraction * k
                     stats["entropy"] += float(ent.detach()) * k
                     stats["loss"] += float(out.loss.detach())
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim.grad_clip)
             stats["grad_norm"] = float(grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm)
             self.optimizer.step()
         self.scheduler.step()
@@ -342,6 +322,5 @@ class Actor:
             token_count = int(totals[-1])
         for key in keys[:3]:
             stats[key] /= max(1, token_count)
-        stats["loss"] /= self.updates_per_batch
-        stats["lr"] = self.scheduler.get_last_lr()[0]
+        stats["loss"] /= a.updates_per_batch
         return stats

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from thinkvl.config import Section
 from thinkvl.rl.curriculum import DEFAULT_TIER_WEIGHTS
+from thinkvl.runtime.optim import RL_DEFAULTS, OptimConfig, with_stage_defaults
 
 
 class DataConfig(Section):
@@ -47,20 +48,6 @@ class AlgoConfig(Section):
                                      "rollouts than this are malformed (1.0: no check)")
 
 
-class OptimConfig(Section):
-    lr: float = Field(1e-4, gt=0)
-    vision_lr_scale: float = Field(
-        1.0, ge=0, description="vision tower lr = lr × this, as in the supervised stages (1.0: one lr "
-                               "for all; 0 freezes the vision tower)")
-    weight_decay: float = Field(0.0, ge=0)
-    betas: tuple[float, float] = (0.9, 0.99)
-    grad_clip: float = Field(1.0, gt=0)
-    warmup_steps: int = Field(0, ge=0)
-    schedule: Literal["constant", "cosine", "linear"] = Field(
-        "constant", description="after warm-up: constant, or decay to min_lr_ratio × lr at rl.steps")
-    min_lr_ratio: float = Field(0.1, ge=0, le=1)
-
-
 class CurriculumConfig(Section):
     enabled: bool = True
     pass_ema: float = Field(0.5, ge=0, lt=1)
@@ -83,6 +70,9 @@ class RunConfig(Section):
     eval_samples: int = Field(
         0, ge=0, description="held-out evals also average this many samples per record at the "
                              "rollout temperature (RL's own objective); 0: greedy only")
+    save_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="dtype of checkpoints' model/ and final/ (auto: the start model's); "
+                            "training itself always keeps fp32 master weights")
     sinks: list[str] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
     save_rollouts: bool = True
     progress: bool = True
@@ -93,8 +83,11 @@ class RLConfig(Section):
     data: DataConfig
     rl: AlgoConfig = AlgoConfig()
     rollout: RolloutConfig = RolloutConfig()
-    optim: OptimConfig = OptimConfig()
+    optim: OptimConfig = Field(default_factory=lambda: OptimConfig(**RL_DEFAULTS),
+                               description="as in SFT; RL's defaults: constant lr, no weight decay")
     curriculum: CurriculumConfig = CurriculumConfig()
     dynamic: DynamicConfig = DynamicConfig()
     rewards: str | None = Field(None, description="reward-system YAML; default configuration when unset")
     run: RunConfig = RunConfig()
+
+    _rl_optim_defaults = field_validator("optim", mode="before")(with_stage_defaults(RL_DEFAULTS))

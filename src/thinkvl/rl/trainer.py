@@ -35,11 +35,12 @@ from thinkvl.rl.dynamic import ExpansionEMA, group_has_signal, select_groups
 from thinkvl.rl.metrics import Rollout, domain_metrics, think_close_id, think_length
 from thinkvl.rl.preflight import check_format
 from thinkvl.rl.rollout import make_engine
+from thinkvl.runtime import checkpoint
+from thinkvl.runtime.distributed import DistInfo, init_distributed, shard_model
+from thinkvl.runtime.filler import dummy_vision_item
+from thinkvl.runtime.optim import freeze_vision
+from thinkvl.runtime.precision import load_for_training, resolve_save_dtype
 from thinkvl.track import Tracker
-from thinkvl.train import checkpoint
-from thinkvl.train.distributed import DistInfo, init_distributed, shard_model
-from thinkvl.train.loop import freeze_vision
-from thinkvl.train.samples import dummy_vision_item
 
 
 class Phases:
@@ -87,7 +88,8 @@ class RLTrainer:
                                   "run, or set run.out to a new folder")
         torch.manual_seed(cfg.run.seed + self.info.rank)
         self.processor = load_processor(cfg.model)
-        model = load_model(cfg.model, device=self.info.device)
+        model = load_for_training(cfg.model, device=self.info.device)  # fp32 masters, even from bf16
+        self.save_dtype = resolve_save_dtype(cfg.run.save_dtype, cfg.model)
         self.rewards = RewardSystem.from_yaml(cfg.rewards) if cfg.rewards else RewardSystem()
         self.prompts = load_prompts(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
         self.by_id = {p.id: p for p in self.prompts}
@@ -109,20 +111,15 @@ class RLTrainer:
                                   gpu_memory_utilization=r.gpu_memory_utilization, seed=cfg.run.seed)
         a, o = cfg.rl, cfg.optim
         freeze_vision(model, o.vision_lr_scale)
-        shard_model(model, self.info)
+        shard_model(model, self.info, o.precision)
         reference = None
         if a.kl_coef > 0:  # off by default; a frozen copy only when asked
             reference = load_model(cfg.model, device=self.info.device).eval().requires_grad_(False)
         # Under FSDP every forward must run the vision tower (its blocks' collectives): micro-batches
         # without images get this loss-free dummy image row, as in the supervised stages.
         filler = dummy_vision_item(self.processor).sample if self.info.distributed else None
-        self.actor = Actor(model, self.processor.tokenizer.pad_token_id, lr=o.lr, weight_decay=o.weight_decay,
-                           betas=o.betas, grad_clip=o.grad_clip, warmup_steps=o.warmup_steps,
-                           schedule=o.schedule, total_steps=a.steps, min_lr_ratio=o.min_lr_ratio,
-                           clip_low=a.clip_low, clip_high=a.clip_high, normalization=a.normalization,
-                           kl_coef=a.kl_coef, entropy_coef=a.entropy_coef, micro_batch=a.micro_batch,
-                           updates_per_batch=a.updates_per_batch, temperature=r.temperature,
-                           reference=reference, vision_lr_scale=o.vision_lr_scale, filler=filler)
+        self.actor = Actor(model, self.processor.tokenizer.pad_token_id, a, o, total_steps=a.steps,
+                           temperature=r.temperature, reference=reference, filler=filler)
         self.estimator = advantages.get_estimator(a.advantage)
         self.think_close = think_close_id(self.processor.tokenizer)
         self.counters = {"rollouts": 0, "tokens": 0, "prompts": 0, "seconds": 0.0}
@@ -257,7 +254,7 @@ class RLTrainer:
     def save(self) -> Path:
         return checkpoint.save_checkpoint(self.out, self.step_done, self.actor.model, self.processor,
                                           self.actor.optimizer, self.actor.scheduler, extra=self.state(),
-                                          keep_last=self.cfg.run.keep_last)
+                                          keep_last=self.cfg.run.keep_last, dtype=self.save_dtype)
 
     def _resume(self) -> None:
         path = checkpoint.latest_checkpoint(self.out)

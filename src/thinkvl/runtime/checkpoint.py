@@ -4,7 +4,9 @@ Layout of ``run_dir/checkpoints/step_NNNNNN/``:
 - ``model/``: an ordinary Hugging Face folder (safetensors + config + processor), loadable on its
   own by ``load_model`` / vLLM / any tool;
 - ``trainer_state.pt``: full optimizer state, scheduler, step, every rank's RNG states (python,
-  numpy, torch, CUDA) and the caller's ``extra`` (data position, curriculum, …).
+  numpy, torch, CUDA) and the caller's ``extra`` (data position, curriculum, …);
+- ``master_weights.safetensors``: the fp32 master weights, when ``model/`` is saved in a lower
+  precision (``run.save_dtype``), so a resumed run continues from the exact weights it trained.
 
 Writing is atomic: everything goes into a temporary folder, is fsync'ed, and is renamed into
 place; only then is ``checkpoints/latest`` (a one-line file) replaced atomically. A crash while
@@ -23,12 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from thinkvl.train import distributed as D
+from thinkvl.runtime import distributed as D
 
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
 STATE_FILE = "trainer_state.pt"
 MODEL_DIR = "model"
+MASTER_FILE = "master_weights.safetensors"
 FORMAT_VERSION = 1
 
 
@@ -89,11 +92,12 @@ def _write_pointer(ckpt_root: Path, name: str) -> None:
 
 
 def save_checkpoint(run_dir: str | Path, step: int, model, processor, optimizer, scheduler=None,
-                    extra: dict | None = None, keep_last: int = 2) -> Path:
+                    extra: dict | None = None, keep_last: int = 2, dtype: torch.dtype | None = None) -> Path:
     """Write ``checkpoints/step_NNNNNN`` atomically and point ``latest`` at it.
 
     Collective under FSDP: every rank must call it (with the same ``step``); ``extra`` is taken
-    from rank 0 — gather per-rank state into it first. Returns the checkpoint folder.
+    from rank 0 — gather per-rank state into it first. ``dtype``: the dtype of ``model/`` (default:
+    the parameters' own). Returns the checkpoint folder.
     """
     from torch.distributed.checkpoint.state_dict import (
         get_model_state_dict,
@@ -116,7 +120,11 @@ def save_checkpoint(run_dir: str | Path, step: int, model, processor, optimizer,
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
-        _save_hf(model, processor, model_sd, tmp / MODEL_DIR)
+        _save_hf(model, processor, model_sd, tmp / MODEL_DIR, dtype)
+        if dtype is not None and dtype != torch.float32:
+            from safetensors.torch import save_file
+
+            save_file(_unshared(model_sd), str(tmp / MASTER_FILE))
         torch.save({
             "version": FORMAT_VERSION,
             "step": int(step),
@@ -141,12 +149,48 @@ def save_checkpoint(run_dir: str | Path, step: int, model, processor, optimizer,
     return final
 
 
-def _save_hf(model, processor, state_dict: dict, out: Path) -> None:
-    """The model as a Hugging Face folder from a full (gathered) state dict."""
+def _save_hf(model, processor, state_dict: dict, out: Path, dtype: torch.dtype | None = None) -> None:
+    """The model as a Hugging Face folder from a full (gathered) state dict, in ``dtype``."""
+    from thinkvl.runtime.precision import cast_state_dict
+
     inner = getattr(model, "module", model)
+    if dtype is not None:
+        state_dict = cast_state_dict(state_dict, dtype)
     inner.save_pretrained(out, state_dict=state_dict, safe_serialization=True)
+    if dtype is not None:
+        _record_dtype(out / "config.json", str(dtype).removeprefix("torch."))
     if processor is not None:
         processor.save_pretrained(out)
+
+
+def _unshared(state: dict) -> dict:
+    """Contiguous tensors, tied ones (shared storage) copied: safetensors refuses shared memory."""
+    seen, out = set(), {}
+    for key, value in state.items():
+        value = value.contiguous()
+        ptr = value.untyped_storage().data_ptr()
+        out[key] = value.clone() if ptr in seen else value
+        seen.add(ptr)
+    return out
+
+
+def _record_dtype(config_path: Path, name: str) -> None:
+    """``save_pretrained`` writes the live parameters' dtype (fp32 masters) into ``config.json``;
+    record the dtype the weights were actually written in, so ``dtype="auto"`` loads them so."""
+    import json
+
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+
+    def fix(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("dtype", "torch_dtype") and isinstance(value, str):
+                    node[key] = name
+                else:
+                    fix(value)
+
+    fix(config)
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _complete(path: Path) -> bool:
@@ -179,12 +223,10 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return steps[-1] if steps else None
 
 
-def load_checkpoint(path: str | Path, model, optimizer, scheduler=None,
-                    load_model_weights: bool = True) -> dict:
-    """Restore model weights, optimizer, scheduler and this rank's RNG from ``path``.
+def load_checkpoint(path: str | Path, model, optimizer, scheduler=None) -> dict:
+    """Restore the fp32 model weights, optimizer, scheduler and this rank's RNG from ``path``.
 
-    Collective under FSDP (rank 0 reads, then broadcasts). With ``load_model_weights=False`` the
-    caller already built the model from ``path/model``. Returns ``{"step", "extra"}``.
+    Collective under FSDP (rank 0 reads, then broadcasts). Returns ``{"step", "extra"}``.
     """
     from torch.distributed.checkpoint.state_dict import (
         set_model_state_dict,
@@ -197,14 +239,9 @@ def load_checkpoint(path: str | Path, model, optimizer, scheduler=None,
     state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=False)
     rank = torch.distributed.get_rank() if D.is_initialized() else 0
     distributed = D.is_initialized()
-    if load_model_weights:
-        full = {}
-        if rank == 0:
-            from thinkvl.model.factory import load_model
-
-            full = load_model(path / MODEL_DIR).state_dict()
-        set_model_state_dict(model, full, options=_options(
-            full_state_dict=True, broadcast_from_rank0=distributed, strict=False))
+    full = _master_weights(path) if rank == 0 else {}
+    set_model_state_dict(model, full, options=_options(
+        full_state_dict=True, broadcast_from_rank0=distributed, strict=False))
     optim = state["optimizer"] if rank == 0 or not distributed else {}
     set_optimizer_state_dict(model, optimizer, optim, options=_options(
         full_state_dict=True, broadcast_from_rank0=distributed, strict=False))
@@ -216,13 +253,25 @@ def load_checkpoint(path: str | Path, model, optimizer, scheduler=None,
     return {"step": int(state["step"]), "extra": state.get("extra") or {}}
 
 
+def _master_weights(path: Path) -> dict:
+    """The checkpoint's fp32 weights: the master copy when ``model/`` was saved in a lower
+    precision, else ``model/`` itself."""
+    if (path / MASTER_FILE).exists():
+        from safetensors.torch import load_file
+
+        return load_file(str(path / MASTER_FILE))
+    from thinkvl.runtime.precision import load_for_training
+
+    return load_for_training(path / MODEL_DIR).state_dict()
+
+
 def has_final(run_dir: str | Path) -> bool:
     """Whether the run finished: ``final/`` is written last and atomically."""
     return (Path(run_dir) / "final" / "config.json").exists()
 
 
-def export_final(run_dir: str | Path, model, processor) -> Path:
-    """Write the trained model as ``run_dir/final`` (a Hugging Face folder), atomically."""
+def export_final(run_dir: str | Path, model, processor, dtype: torch.dtype | None = None) -> Path:
+    """Write the trained model as ``run_dir/final`` (a Hugging Face folder, in ``dtype``), atomically."""
     from torch.distributed.checkpoint.state_dict import get_model_state_dict
 
     run_dir = Path(run_dir)
@@ -235,7 +284,7 @@ def export_final(run_dir: str | Path, model, processor) -> Path:
         run_dir.mkdir(parents=True, exist_ok=True)
         tmp = run_dir / f".tmp-final-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        _save_hf(model, processor, model_sd, tmp)
+        _save_hf(model, processor, model_sd, tmp, dtype)
         _fsync_tree(tmp)
         if final.exists():
             old = run_dir / f".old-final-{os.getpid()}"

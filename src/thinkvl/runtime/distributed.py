@@ -55,11 +55,13 @@ def init_distributed() -> DistInfo:
     return DistInfo(rank=rank, world_size=world, local_rank=local, device=device)
 
 
-def shard_model(model: torch.nn.Module, info: DistInfo, mixed_precision: str = "none") -> torch.nn.Module:
+def shard_model(model: torch.nn.Module, info: DistInfo, precision: str = "fp32") -> torch.nn.Module:
     """FSDP2: shard each transformer block, then the root (no-op on one process).
 
     Blocks are the modules named in the model's ``_no_split_modules`` (for GLM-4.1V the text
-    decoder layers and the vision blocks), so any Hugging Face model works unchanged.
+    decoder layers and the vision blocks), so any Hugging Face model works unchanged. With
+    ``precision="bf16"`` the blocks compute in bf16 while the shards (master weights) stay fp32
+    and gradients are reduced in fp32.
     """
     if not info.distributed:
         return model
@@ -68,7 +70,7 @@ def shard_model(model: torch.nn.Module, info: DistInfo, mixed_precision: str = "
 
     mesh = init_device_mesh(info.device.type, (info.world_size,))
     kwargs: dict[str, Any] = {"mesh": mesh}
-    if mixed_precision == "bf16":
+    if precision == "bf16":
         kwargs["mp_policy"] = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
     block_names = set(getattr(model, "_no_split_modules", None) or [])
     blocks = [m for m in model.modules() if type(m).__name__ in block_names]
@@ -102,13 +104,6 @@ def all_reduce_max(value: T) -> T:
     return _reduce(value, dist.ReduceOp.MAX)
 
 
-def all_reduce_mean(value: T) -> T:
-    """Mean of a tensor or number over ranks."""
-    if not is_initialized():
-        return value
-    return all_reduce_sum(value) / dist.get_world_size()
-
-
 def all_gather_object(obj: Any) -> list[Any]:
     """Every rank's ``obj``, in rank order (``[obj]`` when alone)."""
     if not is_initialized():
@@ -118,13 +113,11 @@ def all_gather_object(obj: Any) -> list[Any]:
     return out
 
 
-def broadcast_object(obj: Any, src: int = 0) -> Any:
-    """Rank ``src``'s ``obj`` on every rank."""
-    if not is_initialized():
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=src)
-    return box[0]
+def gradient_sync(model, enabled: bool) -> None:
+    """Under FSDP2, skip the gradient reduce-scatter of all but a step's last micro-batch
+    (gradients accumulate unsharded and are reduced once); a no-op on one process."""
+    if hasattr(model, "set_requires_gradient_sync"):
+        model.set_requires_gradient_sync(enabled)
 
 
 def barrier() -> None:

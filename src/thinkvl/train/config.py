@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from thinkvl.config import Section
 from thinkvl.data.media import IMAGE_TOKEN_CAP, MIN_FRAME_PAIR_TOKENS, VIDEO_FPS, VIDEO_TOKEN_CAP
+from thinkvl.runtime.optim import OptimConfig
 
 
 class ModelConfig(Section):
@@ -20,9 +21,6 @@ class ModelConfig(Section):
     init_if_missing: str | None = Field(
         None, description="build a fresh tiny-model preset (tiny|small) at `path` if it is not a model yet")
     init_seed: int = 0
-    dtype: Literal["float32", "bfloat16"] = Field("float32", description="dtype the weights are loaded in")
-    mixed_precision: Literal["none", "bf16"] = Field(
-        "none", description="FSDP2 compute in bf16 with fp32 master weights and gradient reduction")
     attn_implementation: str | None = Field(
         None, description="e.g. flash_attention_2 on GPU (packed rows then use varlen kernels)")
     gradient_checkpointing: bool = False
@@ -58,20 +56,6 @@ class DataConfig(Section):
         return self
 
 
-class OptimConfig(Section):
-    lr: float = Field(1e-4, gt=0)
-    vision_lr_scale: float = Field(
-        1.0, ge=0, description="vision tower lr = lr × this; 0 freezes it (no vision gradients). A "
-                               "ViT trained at the LM's lr can collapse")
-    min_lr_ratio: float = Field(0.1, ge=0, le=1, description="final lr / peak lr (cosine, linear)")
-    schedule: Literal["cosine", "linear", "constant"] = "cosine"
-    warmup_steps: int = Field(0, ge=0)
-    weight_decay: float = Field(0.1, ge=0)
-    betas: tuple[float, float] = (0.9, 0.95)
-    eps: float = Field(1e-8, gt=0)
-    grad_clip: float = Field(1.0, gt=0)
-
-
 class TrainConfig(Section):
     steps: int = Field(..., ge=1)
     packs_per_step: int = Field(..., ge=1, description="global rows per optimizer step")
@@ -86,6 +70,9 @@ class RunConfig(Section):
     seed: int = 0
     save_every: int = Field(0, ge=0, description="checkpoint every N steps (0: only at the end)")
     keep_last: int = Field(2, ge=1)
+    save_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="dtype of checkpoints' model/ and final/ (auto: the start model's); "
+                            "training itself always keeps fp32 master weights")
     sinks: list[str] = Field(default_factory=lambda: ["jsonl", "tensorboard"])
     progress: bool = True
 

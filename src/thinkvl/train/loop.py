@@ -14,42 +14,30 @@ Testing hook: ``THINKVL_FAULT_AFTER_STEP=k`` makes the process SIGKILL itself ri
 from __future__ import annotations
 
 import logging
-import math
 import os
-import random
 import signal
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from thinkvl.config import dump_config
 from thinkvl.data.packing import Pack, collate_packs, efficiency, make_rope_positions
-from thinkvl.model.factory import build_tiny, load_model, load_processor
+from thinkvl.model.factory import build_tiny, load_processor
+from thinkvl.runtime import checkpoint as ckpt
+from thinkvl.runtime import distributed as D
+from thinkvl.runtime.filler import dummy_vision_item
+from thinkvl.runtime.optim import build_optimizer, freeze_vision, seed_everything
+from thinkvl.runtime.precision import autocast, load_for_training, resolve_save_dtype
 from thinkvl.track import Tracker
-from thinkvl.train import checkpoint as ckpt
-from thinkvl.train import distributed as D
 from thinkvl.train.config import SupervisedConfig
 from thinkvl.train.data import StepFeed
 from thinkvl.train.loss import scale_loss, token_losses
 from thinkvl.train.prefetch import PrefetchedFeed
-from thinkvl.train.samples import Budget, SampleEncoder, dummy_vision_item
+from thinkvl.train.samples import Budget, SampleEncoder
 
 log = logging.getLogger("thinkvl.train")
 FAULT_ENV = "THINKVL_FAULT_AFTER_STEP"
-
-
-def lr_lambda(step: int, total: int, warmup: int, schedule: str, min_ratio: float) -> float:
-    """Linear warm-up, then cosine / linear decay to ``min_ratio`` (or constant)."""
-    if warmup and step < warmup:
-        return (step + 1) / warmup
-    if schedule == "constant":
-        return 1.0
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    if schedule == "linear":
-        return 1.0 - (1.0 - min_ratio) * progress
-    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def micro_batches(packs: list[Pack], size: int) -> list[list[Pack]]:
@@ -58,28 +46,6 @@ def micro_batches(packs: list[Pack], size: int) -> list[list[Pack]]:
     for pack in packs:
         by_modality.setdefault(pack.modality, []).append(pack)
     return [group[i:i + size] for group in by_modality.values() for i in range(0, len(group), size)]
-
-
-VISION_MODULES = ("visual", "vision_tower", "vision_model")
-
-
-def is_vision_param(name: str) -> bool:
-    """Parameters of the vision encoder (GLM/Qwen ``visual``, LLaVA ``vision_tower``, …)."""
-    return any(part in VISION_MODULES for part in name.split("."))
-
-
-def freeze_vision(model, vision_lr_scale: float) -> None:
-    """``vision_lr_scale == 0`` freezes the vision tower: no gradients, no optimizer state."""
-    if vision_lr_scale == 0:
-        for name, p in model.named_parameters():
-            if is_vision_param(name):
-                p.requires_grad_(False)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 class SupervisedTrainer:
@@ -98,10 +64,10 @@ class SupervisedTrainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             dump_config(cfg, self.run_dir / "config.yaml")
 
-        # model, FSDP2, optimizer, schedule
+        # model (fp32 master weights whatever the folder holds), FSDP2, optimizer, schedule
         self.processor = load_processor(model_path)
-        dtype = torch.bfloat16 if cfg.model.dtype == "bfloat16" else torch.float32
-        model = load_model(model_path, dtype=dtype)
+        self.save_dtype = resolve_save_dtype(cfg.run.save_dtype, Path(cfg.model.path))
+        model = load_for_training(model_path)
         if cfg.model.attn_implementation:
             model.set_attn_implementation(cfg.model.attn_implementation)
         self.positions = make_rope_positions(model)
@@ -110,11 +76,8 @@ class SupervisedTrainer:
         model.config.use_cache = False
         freeze_vision(model, cfg.optim.vision_lr_scale)
         model.to(info.device).train()
-        self.model = D.shard_model(model, info, cfg.model.mixed_precision)
-        self.optimizer = self._optimizer()
-        o = cfg.optim
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_lambda(
-            s, cfg.train.steps, o.warmup_steps, o.schedule, o.min_lr_ratio))
+        self.model = D.shard_model(model, info, cfg.optim.precision)
+        self.optimizer, self.scheduler = build_optimizer(self.model, cfg.optim, cfg.train.steps)
 
         # data: this process's shards, packed to seq_len
         d = cfg.data
@@ -131,8 +94,8 @@ class SupervisedTrainer:
 
         self.step = 0
         if start is not None:
-            state = ckpt.load_checkpoint(start, self.model, self.optimizer, self.scheduler,
-                                         load_model_weights=False)
+            # the exact fp32 weights (model/ may have been saved in bf16)
+            state = ckpt.load_checkpoint(start, self.model, self.optimizer, self.scheduler)
             self.step = state["step"]
             self.feed.load_state_dict(state["extra"]["data"])
             if info.is_main:
@@ -147,20 +110,6 @@ class SupervisedTrainer:
                 build_tiny(path, preset=self.cfg.model.init_if_missing, seed=self.cfg.model.init_seed)
             D.barrier()
         return path
-
-    def _optimizer(self) -> torch.optim.Optimizer:
-        """AdamW; no weight decay on biases and norm weights (1-D parameters); the vision tower
-        at ``lr × vision_lr_scale``."""
-        o = self.cfg.optim
-        groups: dict[tuple[bool, bool], list] = {}
-        for name, p in self.model.named_parameters():
-            if p.requires_grad:
-                groups.setdefault((is_vision_param(name), p.ndim >= 2), []).append(p)
-        param_groups = [{"params": ps, "weight_decay": o.weight_decay if decay else 0.0,
-                         "lr": o.lr * (o.vision_lr_scale if vision else 1.0)}
-                        for (vision, decay), ps in sorted(groups.items())]
-        return torch.optim.AdamW(param_groups, lr=o.lr, betas=o.betas, eps=o.eps,
-                                 foreach=self.info.device.type == "cuda")
 
     # -- one step ------------------------------------------------------------------------------
 
@@ -180,9 +129,8 @@ class SupervisedTrainer:
             batch = collate_packs(plan[i] if real else plan[0], self.processor.tokenizer.pad_token_id,
                                   filler=self.filler)
             batch = {k: v.to(info.device) for k, v in batch.items()}
-            if info.distributed:
-                self.model.set_requires_gradient_sync(i == n_micro - 1)
-            with self._autocast():
+            D.gradient_sync(self.model, i == n_micro - 1)
+            with autocast(cfg.optim.precision, info.device, info.distributed):
                 ce, sample = token_losses(self.model, batch)
             loss = scale_loss(ce, sample, cfg.train.loss_normalization, tokens, samples, info.world_size)
             (loss if real else loss * 0.0).backward()
@@ -209,11 +157,6 @@ class SupervisedTrainer:
             "packing_efficiency": float(total[2]) / max(float(total[3]) * cfg.data.seq_len, 1.0),
         }
 
-    def _autocast(self):
-        if self.cfg.model.mixed_precision == "bf16" and not self.info.distributed:
-            return torch.autocast(self.info.device.type, dtype=torch.bfloat16)
-        return torch.autocast(self.info.device.type, enabled=False)
-
     # -- the run -------------------------------------------------------------------------------
 
     def fit(self) -> Path:
@@ -238,7 +181,7 @@ class SupervisedTrainer:
                 if fault and self.step == fault:
                     os.kill(os.getpid(), signal.SIGKILL)
         self.save()
-        final = ckpt.export_final(self.run_dir, self.model, self.processor)
+        final = ckpt.export_final(self.run_dir, self.model, self.processor, self.save_dtype)
         self.tracker.close()
         return final
 
@@ -250,7 +193,7 @@ class SupervisedTrainer:
             merged["feeds"].update(state["feeds"])
         return ckpt.save_checkpoint(self.run_dir, self.step, self.model, self.processor, self.optimizer,
                                     self.scheduler, extra={"data": merged, "stage": self.cfg.STAGE},
-                                    keep_last=self.cfg.run.keep_last)
+                                    keep_last=self.cfg.run.keep_last, dtype=self.save_dtype)
 
 
 def _sum_counts(counts: list[dict[str, int]]) -> dict[str, int]:

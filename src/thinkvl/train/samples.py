@@ -26,14 +26,13 @@ from thinkvl.data.media import (
     VideoClip,
     frame_size,
     load_clip,
+    load_image,
     max_pixels_for_tokens,
     max_video_frames,
 )
 from thinkvl.data.packing import PackItem
-from thinkvl.model.inputs import IGNORE, Encoded, load_image, media_items, split_chat
+from thinkvl.model.inputs import IGNORE, VISION_KEYS, Encoded, media_items, split_chat
 from thinkvl.model.tokenizer import EOS
-
-VISION_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw")
 
 
 class SampleError(ValueError):
@@ -186,21 +185,3 @@ def _image(ref, base_dir):
     except (OSError, ValueError, SyntaxError) as exc:
         name = ref if not isinstance(ref, str) or not ref.startswith("data:") else "data URI"
         raise MediaError(f"image {name} cannot be decoded: {exc}") from exc
-
-
-def dummy_vision_item(processor, positions=None) -> PackItem:
-    """A smallest-image sample with no loss: appended to text-only batches under FSDP so every
-    rank runs the vision tower (its all-gathers must happen on all ranks)."""
-    from PIL import Image
-
-    image = processor.image_processor
-    side = int(image.patch_size) * int(image.merge_size)
-    text = processor.apply_chat_template(
-        [{"role": "user", "content": [{"type": "image", "image": "dummy"}]}], tokenize=False)
-    enc = processor(text=[text], images=[Image.new("RGB", (side, side))], padding=False)
-    ids = [int(t) for t in enc["input_ids"][0]]
-    mm = [int(t) for t in enc["mm_token_type_ids"][0]] if "mm_token_type_ids" in enc else [0] * len(ids)
-    vision = {k: torch.as_tensor(enc[k]) for k in VISION_KEYS if k in enc}
-    sample = Encoded(input_ids=ids, labels=[IGNORE] * len(ids), mm_token_type_ids=mm, prompt_len=len(ids),
-                     vision=vision)
-    return PackItem(sample=sample, positions=positions(sample) if positions else None, key=None)
