@@ -30,8 +30,8 @@ from thinkvl.eval.runner import evaluate
 from thinkvl.eval.scoring import Scorer
 from thinkvl.model.generate import Sampling
 from thinkvl.rewards import RewardSystem
-from thinkvl.rl.run import eval_summary, heldout_records
-from thinkvl.train.checkpoint import has_final
+from thinkvl.eval.heldout import eval_summary, heldout_records
+from thinkvl.runtime.checkpoint import has_final
 from thinkvl.train.pretrain import load_pretrain_config, run_pretrain
 from thinkvl.train.sft import load_sft_config, run_sft
 

@@ -61,7 +61,7 @@ def test_state_round_trip_reproduces_draws():
 
 
 def test_first_per_domain_keeps_file_order_and_limits_each_domain():
-    from thinkvl.rl.data import first_per_domain
+    from thinkvl.eval.heldout import first_per_domain
 
     items = [{"domain": d, "i": i} for i, d in enumerate("aabacbbca")]
     got = first_per_domain(items, 2, lambda x: x["domain"])

@@ -62,7 +62,8 @@ def grade_command(
 
     from thinkvl.model.factory import load_model, load_processor
     from thinkvl.model.generate import Sampling
-    from thinkvl.rl.data import first_per_domain, load_prompts
+    from thinkvl.eval.heldout import first_per_domain
+    from thinkvl.rl.data import load_prompts
     from thinkvl.rl.grade import grade
 
     total = len(first_per_domain(load_prompts(data), per_domain))

@@ -90,7 +90,7 @@ class DemoRun:
         return self.summary
 
     def _final(self, name: str) -> bool:
-        from thinkvl.train.checkpoint import has_final
+        from thinkvl.runtime.checkpoint import has_final
 
         return has_final(self.out / name)
 
@@ -136,7 +136,8 @@ class DemoRun:
 
         from thinkvl.model.factory import load_model, load_processor
         from thinkvl.model.generate import Sampling
-        from thinkvl.rl.data import first_per_domain, load_prompts
+        from thinkvl.eval.heldout import first_per_domain
+        from thinkvl.rl.data import load_prompts
         from thinkvl.rl.grade import grade
 
         cfg, g = self._rl_config(), self.plan.grade
@@ -170,7 +171,7 @@ class DemoRun:
             from thinkvl.eval.scoring import Scorer
             from thinkvl.model.generate import Sampling
             from thinkvl.rewards import RewardSystem
-            from thinkvl.rl.run import eval_summary, heldout_records
+            from thinkvl.eval.heldout import eval_summary, heldout_records
 
             cfg = self._rl_config()
             records = heldout_records(self.world / "rl_eval.jsonl", self.plan.eval.per_domain)

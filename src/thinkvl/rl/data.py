@@ -39,23 +39,6 @@ class Prompt:
         return "\n".join(p for p in parts if p)
 
 
-def first_per_domain(items, n: int | None, domain=lambda item: item.domain) -> list:
-    """The first ``n`` items of every domain, in order (all when ``n`` is None): the held-out
-    subset evaluated before and after RL, and the prompts graded offline."""
-    if n is None:
-        return list(items)
-    if n < 1:
-        raise ValueError(f"a per-domain limit must be at least 1, got {n}")
-    seen: dict[str, int] = {}
-    out = []
-    for item in items:
-        d = domain(item)
-        if seen.get(d, 0) < n:
-            seen[d] = seen.get(d, 0) + 1
-            out.append(item)
-    return out
-
-
 def difficulty_path(data_path: str | Path) -> Path:
     path = Path(data_path)
     return path.with_name(path.name.rsplit(".", 1)[0] + ".difficulty.jsonl")

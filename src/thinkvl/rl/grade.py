@@ -14,7 +14,8 @@ from pathlib import Path
 from thinkvl.model.generate import Sampling
 from thinkvl.rewards import RewardSystem
 from thinkvl.rl.curriculum import tier_of
-from thinkvl.rl.data import difficulty_path, first_per_domain, load_prompts
+from thinkvl.eval.heldout import first_per_domain
+from thinkvl.rl.data import difficulty_path, load_prompts
 from thinkvl.rl.rollout.hf import HFRollout
 
 

@@ -13,59 +13,24 @@ from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from thinkvl.eval.heldout import heldout_accuracy, heldout_records
 from thinkvl.rl.config import RLConfig
 from thinkvl.rl.trainer import RLTrainer
-from thinkvl.train import checkpoint
+from thinkvl.runtime import checkpoint
 
 
 def heldout(trainer: RLTrainer, limit: int | None = None) -> dict | None:
-    """Held-out accuracy per domain, scored by the same reward system as training: greedy, and
-    with ``run.eval_samples`` > 0 also the mean over that many samples per record at the rollout
-    temperature (``sampled``) - the quantity RL itself maximises, so it shows learning that has
-    not yet moved the greedy answer."""
+    """Held-out accuracy of the current policy (``eval.heldout``), on the main process only."""
     cfg = trainer.cfg
     if not cfg.data.eval or not trainer.info.is_main:
         return None
-    from thinkvl.eval.runner import evaluate
-    from thinkvl.eval.scoring import Scorer
-
     limit = limit or cfg.data.eval_limit
-    records = heldout_records(cfg.data.eval, limit) if limit else cfg.data.eval
-    model = getattr(trainer.engine, "model", trainer.actor.model)
     r = cfg.rollout
-    budgets = {"max_new_tokens": r.think_budget, "answer_budget": r.answer_budget}
-    scorer = Scorer(rewards=trainer.rewards)
-
-    def run(sampling: dict):
-        return evaluate(model, trainer.processor, records, mode="think", sampling=sampling,
-                        scorer=scorer, batch_size=r.batch_size)
-
-    summary = eval_summary(run({**budgets, "temperature": 0.0}))
-    if cfg.run.eval_samples:
-        draws = [eval_summary(run({**budgets, "temperature": r.temperature, "top_p": r.top_p,
-                                   "seed": cfg.run.seed + k}))
-                 for k in range(cfg.run.eval_samples)]
-        acc = {d: sum(x["accuracy"][d] for x in draws) / len(draws) for d in draws[0]["accuracy"]}
-        summary["sampled"] = {"samples": cfg.run.eval_samples, "temperature": r.temperature,
-                              "accuracy": acc, "mean_accuracy": sum(acc.values()) / max(1, len(acc))}
-    return summary
-
-
-def heldout_records(path, per_domain: int) -> list[dict]:
-    """The first ``per_domain`` held-out records of every domain."""
-    from thinkvl.data.io import read_records
-    from thinkvl.rl.data import first_per_domain
-
-    return first_per_domain(read_records(path, kind="rl"), per_domain, lambda rec: rec["domain"])
-
-
-def eval_summary(result) -> dict:
-    """Per-domain accuracy, invalid-answer rate and counts of an evaluation."""
-    acc = {d: m.accuracy for d, m in sorted(result.by_domain.items())}
-    return {"accuracy": acc, "mean_accuracy": sum(acc.values()) / max(1, len(acc)),
-            "invalid_rate": {d: m.invalid_rate for d, m in sorted(result.by_domain.items())},
-            "n": {d: m.n for d, m in sorted(result.by_domain.items())},
-            "overall_accuracy": result.accuracy}
+    return heldout_accuracy(
+        getattr(trainer.engine, "model", trainer.actor.model), trainer.processor,
+        heldout_records(cfg.data.eval, limit) if limit else cfg.data.eval, trainer.rewards,
+        think_budget=r.think_budget, answer_budget=r.answer_budget, batch_size=r.batch_size,
+        samples=cfg.run.eval_samples, temperature=r.temperature, top_p=r.top_p, seed=cfg.run.seed)
 
 
 def run_rl(cfg: RLConfig, resume: bool = False, log=print) -> dict:
@@ -93,7 +58,7 @@ def run_rl(cfg: RLConfig, resume: bool = False, log=print) -> dict:
                 evals[trainer.step_done] = heldout(trainer)
     if trainer.step_done and (not cfg.run.save_every or trainer.step_done % cfg.run.save_every):
         trainer.save()
-    final = checkpoint.export_final(out, trainer.actor.model, trainer.processor)
+    final = checkpoint.export_final(out, trainer.actor.model, trainer.processor, trainer.save_dtype)
     after = heldout(trainer)
     trainer.close()
     summary = {

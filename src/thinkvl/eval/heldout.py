@@ -1,0 +1,70 @@
+"""Held-out accuracy per domain, as RL, the demo and the benches measure it.
+
+Held-out records are scored by the same reward system as training: greedy, and optionally also
+averaged over ``samples`` temperature draws per record (the quantity RL itself maximises, which
+shows learning before it moves the greedy answer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+
+def first_per_domain(items: Iterable, n: int | None, domain: Callable = lambda item: item.domain) -> list:
+    """The first ``n`` items of every domain, in order (all when ``n`` is None): the held-out
+    subset evaluated before and after RL, and the prompts graded offline."""
+    if n is None:
+        return list(items)
+    if n < 1:
+        raise ValueError(f"a per-domain limit must be at least 1, got {n}")
+    seen: dict[str, int] = {}
+    out = []
+    for item in items:
+        d = domain(item)
+        if seen.get(d, 0) < n:
+            seen[d] = seen.get(d, 0) + 1
+            out.append(item)
+    return out
+
+
+def heldout_records(path: str | Path, per_domain: int | None) -> list[dict]:
+    """The first ``per_domain`` held-out records of every domain (validated)."""
+    from thinkvl.data.io import read_records
+
+    return first_per_domain(read_records(path, kind="rl"), per_domain, lambda rec: rec["domain"])
+
+
+def eval_summary(result) -> dict:
+    """Per-domain accuracy, invalid-answer rate and counts of an evaluation."""
+    by = sorted(result.by_domain.items())
+    acc = {d: m.accuracy for d, m in by}
+    return {"accuracy": acc, "mean_accuracy": sum(acc.values()) / max(1, len(acc)),
+            "invalid_rate": {d: m.invalid_rate for d, m in by}, "n": {d: m.n for d, m in by},
+            "overall_accuracy": result.accuracy}
+
+
+def heldout_accuracy(model, processor, records: Any, rewards, *, think_budget: int, answer_budget: int,
+                     batch_size: int, samples: int = 0, temperature: float = 1.0, top_p: float = 1.0,
+                     seed: int = 0) -> dict:
+    """Greedy think-mode accuracy per domain (``eval_summary``); with ``samples`` > 0 also the
+    mean over that many draws per record at ``temperature`` / ``top_p`` (``["sampled"]``)."""
+    from thinkvl.eval.runner import evaluate
+    from thinkvl.eval.scoring import Scorer
+
+    budgets = {"max_new_tokens": think_budget, "answer_budget": answer_budget}
+    scorer = Scorer(rewards=rewards)
+
+    def run(sampling: dict) -> dict:
+        return eval_summary(evaluate(model, processor, records, mode="think", sampling=sampling,
+                                     scorer=scorer, batch_size=batch_size))
+
+    summary = run({**budgets, "temperature": 0.0})
+    if samples:
+        draws = [run({**budgets, "temperature": temperature, "top_p": top_p, "seed": seed + k})
+                 for k in range(samples)]
+        acc = {d: sum(x["accuracy"][d] for x in draws) / len(draws) for d in draws[0]["accuracy"]}
+        summary["sampled"] = {"samples": samples, "temperature": temperature, "accuracy": acc,
+                              "mean_accuracy": sum(acc.values()) / max(1, len(acc))}
+    return summary
