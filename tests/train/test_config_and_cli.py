@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from typer.testing import CliRunner
 
 from thinkvl.config import ConfigError, load_config
 from thinkvl.data.packing import Pack, PackItem, collate_packs
 from thinkvl.model.inputs import Encoded
 from thinkvl.train.config import PretrainConfig, SFTConfig
-from thinkvl.train.loop import SupervisedTrainer, is_vision_param, lr_lambda, micro_batches
+from thinkvl.runtime.optim import is_vision_param, lr_lambda
+from thinkvl.train.loop import SupervisedTrainer, micro_batches
 
 RECIPES = [("pretrain", PretrainConfig, 8192), ("pretrain_long", PretrainConfig, 32768),
            ("sft", SFTConfig, 32768), ("demo_pretrain", PretrainConfig, 256), ("demo_sft", SFTConfig, 256)]
@@ -31,13 +31,13 @@ def test_budget_must_fit_seq_len_and_unknown_keys_fail():
         load_config(SFTConfig, "demo_sft", ["train.stepz=3"])
 
 
-def test_cli_reports_config_errors():
-    from thinkvl.train.__main__ import app
+def test_module_entry_reports_config_errors(capsys):
+    from thinkvl.train.__main__ import main
 
-    result = CliRunner().invoke(app, ["pretrain", "--config", "demo_pretrain", "train.bogus=1"])
-    assert result.exit_code == 2 and "unknown config key" in result.output
-    result = CliRunner().invoke(app, ["sft", "--config", "demo_sft", "--set", "optim.lr=-1"])
-    assert result.exit_code == 2 and "optim.lr" in result.output
+    assert main(["pretrain", "--config", "demo_pretrain", "train.bogus=1"]) == 2
+    assert "unknown config key" in capsys.readouterr().err
+    assert main(["sft", "--config", "demo_sft", "--set", "optim.lr=-1"]) == 2
+    assert "optim.lr" in capsys.readouterr().err
 
 
 def test_refuses_to_overwrite_a_run_without_resume(tmp_path):
@@ -46,7 +46,7 @@ def test_refuses_to_overwrite_a_run_without_resume(tmp_path):
     (step / "model" / "config.json").write_text("{}")
     (step / "trainer_state.pt").write_bytes(b"")
     cfg = load_config(SFTConfig, "demo_sft", [f"run.out={tmp_path}"])
-    from thinkvl.train.distributed import DistInfo
+    from thinkvl.runtime.distributed import DistInfo
 
     with pytest.raises(FileExistsError, match="--resume"):
         SupervisedTrainer(cfg, DistInfo())
