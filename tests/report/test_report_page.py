@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from thinkvl.commands.report import report_command
 from thinkvl.report import InspectorLimits, NotARunError, build_report, detect_kind, load_run
-from thinkvl.report.inspector import highlight_response, select_rollouts, suspicion
+from thinkvl.report.inspector import select_rollouts, suspicion
+from thinkvl.report.inspector_html import highlight_response
 
 
 def test_untrusted_text_is_escaped(rl_page: Path) -> None:

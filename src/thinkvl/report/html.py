@@ -32,7 +32,8 @@ from thinkvl.report.fragments import (
     table,
     warnings_banner,
 )
-from thinkvl.report.inspector import InspectorLimits, Selection, render_inspector, select_rollouts
+from thinkvl.report.inspector import InspectorLimits, Selection, select_rollouts
+from thinkvl.report.inspector_html import render_inspector
 from thinkvl.report.loaders import DemoRun, RLRun, Run
 from thinkvl.report.media import ThumbnailCache
 from thinkvl.report.template import CSP, CSS, JS, PAGE
