@@ -37,12 +37,30 @@ def heldout_records(path: str | Path, per_domain: int | None) -> list[dict]:
 
 
 def eval_summary(result) -> dict:
-    """Per-domain accuracy, invalid-answer rate and counts of an evaluation."""
+    """Per-domain accuracy, invalid-answer rate and counts of an evaluation, and each record's
+    correctness (``records``: domain → id → 0/1; missing judgements left out) for paired
+    intervals."""
     by = sorted(result.by_domain.items())
     acc = {d: m.accuracy for d, m in by}
+    records: dict[str, dict[str, float]] = {}
+    for s in result.samples:
+        if not s.missing and not s.error:
+            records.setdefault(s.domain, {})[str(s.id)] = float(bool(s.correct))
     return {"accuracy": acc, "mean_accuracy": sum(acc.values()) / max(1, len(acc)),
             "invalid_rate": {d: m.invalid_rate for d, m in by}, "n": {d: m.n for d, m in by},
-            "overall_accuracy": result.accuracy}
+            "overall_accuracy": result.accuracy, "records": records}
+
+
+def heldout_gain(before: dict, after: dict, resamples: int = 2000, seed: int = 0) -> dict:
+    """Paired bootstrap 95% intervals of the change in mean held-out accuracy, greedy and (when
+    both evaluations sampled) sampled: ``{"greedy": {...}, "sampled": {...} | None}``."""
+    from thinkvl.eval.bootstrap import paired_bootstrap
+
+    out = {"greedy": paired_bootstrap(before["records"], after["records"], resamples, seed)}
+    sb, sa = before.get("sampled"), after.get("sampled")
+    out["sampled"] = (paired_bootstrap(sb["records"], sa["records"], resamples, seed)
+                      if sb and sa and "records" in sb and "records" in sa else None)
+    return out
 
 
 def heldout_accuracy(model, processor, records: Any, rewards, *, think_budget: int, answer_budget: int,
@@ -65,6 +83,11 @@ def heldout_accuracy(model, processor, records: Any, rewards, *, think_budget: i
         draws = [run({**budgets, "temperature": temperature, "top_p": top_p, "seed": seed + k})
                  for k in range(samples)]
         acc = {d: sum(x["accuracy"][d] for x in draws) / len(draws) for d in draws[0]["accuracy"]}
+        records: dict[str, dict[str, float]] = {}
+        for d in {d for x in draws for d in x["records"]}:
+            ids = {i for x in draws for i in x["records"].get(d, {})}
+            seen = {i: [x["records"][d][i] for x in draws if i in x["records"].get(d, {})] for i in ids}
+            records[d] = {i: sum(v) / len(v) for i, v in seen.items()}
         summary["sampled"] = {"samples": samples, "temperature": temperature, "accuracy": acc,
-                              "mean_accuracy": sum(acc.values()) / max(1, len(acc))}
+                              "mean_accuracy": sum(acc.values()) / max(1, len(acc)), "records": records}
     return summary
