@@ -211,6 +211,8 @@ def make_rl_run(
                 "eval_before": before,
                 "eval_after": after,
                 "evals": {str(steps // 2): after},
+                "heldout_gain": {"greedy": {"delta": 0.031, "low": -0.004, "high": 0.066},
+                                 "sampled": None},
             }
         )
     )

@@ -83,6 +83,7 @@ def test_rl_page_sections_and_left_out_note(rl_page: Path) -> None:
     assert match and int(match.group(2)) == total
     assert int(match.group(1)) + int(match.group(3)) == total
     assert html.count('<article class="ro') == int(match.group(1))
+    assert "95% interval of the change: greedy -0.4 to +6.6 pp" in html  # the run's paired bootstrap
 
 
 def test_run_missing_optional_files_still_renders(tmp_path: Path) -> None:
@@ -239,3 +240,12 @@ def test_report_imports_no_torch() -> None:
         "import sys, thinkvl.report.html, thinkvl.commands.report; sys.exit('torch' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_eval_summary_table_leaves_out_per_record_values() -> None:
+    from thinkvl.report.evalpage import eval_summary_table
+
+    html = eval_summary_table({"accuracy": {"chart": 0.5, "ocr": 0.25}, "mean_accuracy": 0.375,
+                               "records": {"chart": {"chart-rec-17": 1.0}, "ocr": {"ocr-rec-3": 0.0}}}, {})
+    assert "chart-rec-17" not in html and "records" not in html
+    assert "50.0%" in html or "0.50" in html  # the accuracy column is still there

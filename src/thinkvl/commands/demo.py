@@ -67,6 +67,10 @@ def demo_command(
                       f"Earlier stages are kept in {out}; raise sft.steps and rerun with --redo sft.")
         raise typer.Exit(1) from None
     console.print(_table(summary))
+    for mode, ci in (summary.get("heldout_gain") or {}).items():
+        if ci:
+            console.print(f"held-out change, {mode}: {ci['delta']:+.3f} (paired bootstrap 95%: "
+                          f"{ci['low']:+.3f} to {ci['high']:+.3f}, {ci['records']} records)")
     rl = summary.get("rl") or {}
     console.print(f"RL: {rl.get('steps')} steps, {rl.get('rollouts')} rollouts, "
                   f"{rl.get('tokens_generated')} tokens generated; expansion {rl.get('final_expansion')}")

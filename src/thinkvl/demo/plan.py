@@ -36,7 +36,9 @@ class EvalPlan(Section):
 
 
 class ChecksPlan(Section):
-    min_rl_gain: float = Field(0.0, description="mean held-out accuracy gain (think mode) RL must beat")
+    min_rl_gain: float = Field(
+        0.0, description="the paired bootstrap 95% interval of the held-out change (think mode; "
+                         "sampled when measured) must lie above this")
     enforce: bool = Field(True, description="exit non-zero when a check fails")
 
 

@@ -40,8 +40,10 @@ def scalar(value: Any) -> bool:
 
 
 def eval_summary_table(summary: dict, colors: dict[str, str]) -> str:
-    """Domains as rows; each per-domain dict of the summary (accuracy, invalid_rate, n) a column."""
-    per_domain = {k: v for k, v in summary.items() if isinstance(v, dict)}
+    """Domains as rows; each per-domain dict of scalars (accuracy, invalid_rate, n) a column
+    (nested ones, such as each record's correctness, are not tables to read)."""
+    per_domain = {k: v for k, v in summary.items()
+                  if isinstance(v, dict) and v and all(scalar(x) for x in v.values())}
     domains = sorted({d for v in per_domain.values() for d in v})
     rows = [
         [dom_cell(d, colors), *(fmt_any(k, per_domain[k].get(d)) for k in per_domain)]

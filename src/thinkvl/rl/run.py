@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from thinkvl.eval.heldout import heldout_accuracy, heldout_records
+from thinkvl.eval.heldout import heldout_accuracy, heldout_gain, heldout_records
 from thinkvl.rl.config import RLConfig
 from thinkvl.rl.trainer import RLTrainer
 from thinkvl.runtime import checkpoint
@@ -67,6 +67,8 @@ def run_rl(cfg: RLConfig, resume: bool = False, log=print) -> dict:
         "train_seconds": trainer.counters["seconds"], "wall_seconds": time.perf_counter() - started,
         "final_expansion": trainer.expansion.value, "final_model": str(final),
         "eval_before": before, "eval_after": after, "evals": evals,
+        # paired bootstrap 95% intervals of the held-out change (greedy, and sampled when measured)
+        "heldout_gain": heldout_gain(before, after, seed=cfg.run.seed) if before and after else None,
     }
     if trainer.info.is_main:
         (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
