@@ -51,6 +51,7 @@ def evaluate(model_dir, world, limit: int) -> tuple[dict[str, float], float, dic
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # 5 s, plus the counting_sft fixture when first (84 s at load ~5)
 def test_sft_on_one_domain_beats_chance(counting_sft):
     """The shared 100-step counting SFT (tests/conftest.py) against its own initialisation."""
     world = counting_sft["root"] / "world"
