@@ -7,7 +7,11 @@ import pytest
 def counting_sft(tmp_path_factory):
     """A tiny model after a short SFT on the token-aligned counting world: it writes the answer
     protocol at temperature 1 (RL's pre-flight passes) and is right about two times in three, so
-    groups carry signal. Shared by the SFT and RL learning tests and the RL mechanics tests."""
+    groups carry signal. Shared by the SFT and RL learning tests and the RL mechanics tests.
+
+    Its cost (world + 100 SFT steps) is charged to the first test that uses it, inside that
+    test's timeout: 92 s of CPU (an upper bound for a quiet 2-core machine), 84-262 s of wall
+    time at load averages 5-9. Every user keeps a timeout of at least 600 s."""
     from thinkvl.data.synthetic import generate_world
     from thinkvl.train.sft import load_sft_config, run_sft
 

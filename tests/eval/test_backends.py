@@ -169,12 +169,16 @@ def test_serve_command_subprocess(tiny_dir):
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     try:
         url = f"http://127.0.0.1:{port}/v1"
-        for _ in range(600):
+        deadline = time.monotonic() + 300  # bounds a hang: start-up is torch + a model load,
+        while True:                        # seconds on a quiet machine, far more on a busy one
+            assert proc.poll() is None, proc.stdout.read().decode(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, "the server did not answer within 300 s"
             try:
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/models", timeout=5).status_code == 200:
                     break
             except httpx.TransportError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         img = Image.new("RGB", (64, 64), "red")
         buf = io.BytesIO()
         img.save(buf, format="PNG")

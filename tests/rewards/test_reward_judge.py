@@ -19,7 +19,7 @@ def judged_rs(url: str, tmp_path, **judge):
             "enabled": True,
             "base_url": url,
             "model": "judge-test",
-            "timeout_s": 0.5,
+            "timeout_s": 30,  # a bound on a hang: the fake server answers at once, unless told not to
             "max_retries": 2,
             "backoff_s": 0.01,
             "cache_dir": str(tmp_path / "cache"),
@@ -60,11 +60,13 @@ def test_cache_avoids_repeat_calls(tmp_path):
 
 
 def test_timeouts_become_missing_not_zero(tmp_path):
-    with FakeJudgeServer(lambda b, n: (-1, "3")) as srv:
-        rs = judged_rs(srv.base_url, tmp_path, max_retries=1)
+    # the server answers CORRECT only after 30 s; the client gives up after 0.5 s (twice): a
+    # judgement, or a wait as long as the server's, would mean the timeout never acted
+    with FakeJudgeServer(lambda b, n: (-1, "30")) as srv:
+        rs = judged_rs(srv.base_url, tmp_path, max_retries=1, timeout_s=0.5)
         start = time.monotonic()
         r = rs.score(resp("on the left"), "left", "vqa")
-        assert time.monotonic() - start < 5
+        assert time.monotonic() - start < 25
         assert r.missing and "judge_failed" in r.flags and r.score == 0 and r.reward is None
         assert len(srv.requests) == 2  # one retry
 

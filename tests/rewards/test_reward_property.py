@@ -1,4 +1,4 @@
-"""Property: arbitrary strings and nested tags never raise and score in [0, 1] in time."""
+"""Property: arbitrary strings and nested tags never raise, never hang and score in [0, 1]."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ ANSWERS = {
     "general": "Paris",
 }
 TIME_LIMIT = 0.5
+# A bound on a hang, not a speed figure (a busy CI machine stretches a kill and a worker restart
+# past any tight one); that the math limit acts is asserted from verdicts in test_reward_math.
+HANG_S = 30.0
 
 pieces = st.one_of(
     st.sampled_from(PROTOCOL_MARKERS),
@@ -84,7 +87,8 @@ def quick_rs():
 def test_any_string_scores_in_range_within_time(quick_rs, text, domain):
     start = time.monotonic()
     r = quick_rs.score(text, ANSWERS[domain], domain, question="What is shown?")
-    assert time.monotonic() - start < TIME_LIMIT + 1.0
+    assert time.monotonic() - start < HANG_S
+    assert "timeout" not in r.flags or r.score == 0  # a verifier stopped by its limit scores 0
     assert 0.0 <= r.score <= 1.0 and isinstance(r.correct, bool) and isinstance(r.flags, set)
     assert not r.correct or r.score > 0
 

@@ -12,6 +12,7 @@ import pytest
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # 35 s quiet, 148 s at load average ~8; plus counting_sft if first
 def test_rl_raises_heldout_accuracy(counting_sft, tmp_path):
     from thinkvl.config import load_config
     from thinkvl.rl.config import RLConfig

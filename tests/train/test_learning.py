@@ -3,7 +3,8 @@
 - 100 SFT steps on one domain (the shared ``counting_sft`` fixture) lift held-out accuracy well
   above chance;
 - the demo recipes (pre-training, then SFT) give a model that answers in the protocol format and
-  beats chance clearly on at least half the domains (all eight need ~900 SFT steps).
+  beats chance clearly on average and on several domains. Clearly above chance on *every* domain
+  needs ~900 SFT steps, longer than CI can take: that bar is shown by bench/supervised_domains.py.
 "Chance" is the best *constant* answer (the most useful single training answer, scored on the
 held-out set), a stricter baseline than uniform guessing.
 """
@@ -50,6 +51,7 @@ def evaluate(model_dir, world, limit: int) -> tuple[dict[str, float], float, dic
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # 5 s, plus the counting_sft fixture when first (84 s at load ~5)
 def test_sft_on_one_domain_beats_chance(counting_sft):
     """The shared 100-step counting SFT (tests/conftest.py) against its own initialisation."""
     world = counting_sft["root"] / "world"
@@ -63,8 +65,11 @@ def test_sft_on_one_domain_beats_chance(counting_sft):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 250 s on a quiet 2-core machine (f2ea878); 507 s at load average ~5
 def test_demo_pretrain_then_sft(tmp_path):
-    """The demo's world (levels 1-2, token-aligned) and recipes on a smaller budget."""
+    """The demo's world (levels 1-2, token-aligned) and recipes on a smaller budget (40 + 450
+    steps). Every domain clearly above chance is the 900-step bar of bench/supervised_domains.py
+    (8 of 8, math narrowest at +0.115); this asserts only what 450 steps give with margin."""
     from thinkvl.data.synthetic import generate_world
 
     world = tmp_path / "world"
@@ -75,19 +80,20 @@ def test_demo_pretrain_then_sft(tmp_path):
     run_module([PY, "-m", "thinkvl.train", "sft", "--config", "demo_sft",
                 f"model.path={tmp_path / 'pretrain' / 'final'}", f"data.train={world / 'sft.jsonl'}",
                 f"run.out={tmp_path / 'sft'}", "train.steps=450", *FAST], env=TWO_THREADS, timeout=900)
-    final = tmp_path / "sft" / "final"
-    acc, fmt, base = evaluate(final, world, 96)
+    acc, fmt, base = evaluate(tmp_path / "sft" / "final", world, 96)
     print("format", round(fmt, 3), {d: (round(acc[d], 2), round(base.get(d, 0), 2)) for d in acc})
+    check_beats_chance(acc, fmt, base)
+
+
+def check_beats_chance(acc: dict[str, float], fmt: float, base: dict[str, float]) -> None:
+    """The bar at 40 + 450 steps, 96 held-out per domain. Measured twice (accuracy / chance):
+    chart .47/.19 and .49/.19, counting .62/.32 and .60/.32, video .47/.22 and .45/.22, grounding
+    .24/.10 twice clearly ahead; choice .35/.27 and .33/.27, GUI .42/.35 and .44/.35, OCR .11/.03
+    twice, math .17/.12 twice short of +0.10; format .99; mean margin +0.156 and +0.151."""
     assert fmt >= 0.95  # the protocol is learned: one box, think/answer blocks
-    assert len(acc) == 8
-    # measured at this budget (40 + 450 steps, 96 held-out per domain; accuracy vs chance): chart
-    # .47/.19, counting .62/.32, grounding .24/.10, video .47/.22 clearly ahead; choice .35/.27,
-    # OCR .11/.03, GUI .42/.35 and math .17/.12 short of +0.10 (250 s in all)
-    ahead = [d for d in acc if d in base and acc[d] >= base[d] + 0.1]
-    assert len(ahead) >= 4, (acc, base)
-    behind = {d: (acc[d], base[d]) for d in acc if d in base and acc[d] < base[d] + 0.1}
-    if behind:  # the issue's bar is every domain. Measured on this test's world and pre-training
-        # (96 held-out per domain, bench/supervised_domains.py): 900 SFT steps (~6 min) clear chance
-        # by >= 0.10 on all eight domains, math narrowest (+0.115); on the demo world 600 steps
-        # leave math (+0.03) and GUI (+0.10) behind - longer than this test can take in CI
-        pytest.xfail(f"not clearly above chance on {sorted(behind)}: {behind}")
+    assert sorted(acc) == sorted(base) and len(acc) == 8
+    margin = {d: acc[d] - base[d] for d in acc}
+    assert sum(margin.values()) / len(margin) >= 0.08, margin  # measured +0.15
+    ahead = sorted(d for d in margin if margin[d] >= 0.1)
+    assert len(ahead) >= 3, margin  # measured 4: chart, counting, video, grounding (+0.14)
+    assert min(margin.values()) >= -0.05, margin  # none below chance (narrowest: math, +0.04)
