@@ -1,9 +1,12 @@
-"""MMMU (``MMMU/MMMU``, split ``validation``, one parquet per subject).
+"""MMMU (``MMMU/MMMU``, split ``validation``, one parquet per subject) and MMMU-Pro
+(``MMMU/MMMU_Pro``, split ``test``, configs ``standard (10 options)`` and ``vision``).
 
-Columns: ``id, question`` (with ``<image N>`` tags), ``options`` (a list literal),
+MMMU columns: ``id, question`` (with ``<image N>`` tags), ``options`` (a list literal),
 ``image_1..image_7, answer, question_type`` (multiple-choice | open), ``topic_difficulty,
-subfield, img_type``. Scored with MMMU's published parsers (metric ``mmmu``), per subject,
-discipline and difficulty.
+subfield, img_type``. MMMU-Pro standard has the same columns with ``subject`` and up to ten
+options; its vision setting has ``id, image, options, answer, subject`` — the question is in
+the screenshot. Both are scored with MMMU's published parsers (metric ``mmmu``), per
+subject, discipline and difficulty.
 """
 
 from __future__ import annotations
@@ -106,5 +109,40 @@ def load_mmmu(path: Path, skipped: dict[str, int] | None = None) -> Iterator[Eva
         yield mmmu_item(row, file, roots_for(file, path), where, "mmmu", subject)
 
 
+def load_mmmu_pro(path: Path, skipped: dict[str, int] | None = None) -> Iterator[EvalItem]:
+    """MMMU-Pro standard (10 options)."""
+    for file, n, row in read_rows(path, split="test", config="standard (10 options)"):
+        where = f"{file} row {n}"
+        subject = str(row.get("subject") or mmmu_subject(str(row.get("id"))))
+        yield mmmu_item({**row, "question_type": "multiple-choice"}, file,
+                        roots_for(file, path), where, "mmmu_pro", subject)
+
+
+VISION_PROMPT = ("Answer the multiple-choice question shown in the image with the letter of "
+                 "the correct option.")
+
+
+def load_mmmu_pro_vision(path: Path, skipped: dict[str, int] | None = None
+                         ) -> Iterator[EvalItem]:
+    """MMMU-Pro vision: the question and its options are only in the screenshot."""
+    for file, n, row in read_rows(path, split="test", config="vision"):
+        where = f"{file} row {n}"
+        image = image_ref(field(row, "image", where=where), roots_for(file, path), where)
+        options = [str(o) for o in as_list(row.get("options"), where)]
+        subject = str(row.get("subject") or "mmmu_pro")
+        yield EvalItem(id=str(field(row, "id", where=where)), bench="mmmu_pro_vision",
+                       family=CHOICE, domain="choice",
+                       prompt=user([{"type": "image", "image": image},
+                                    {"type": "text", "text": VISION_PROMPT}]),
+                       answer=str(field(row, "answer", where=where)).strip(),
+                       question=VISION_PROMPT, base_dir=str(file.parent), group=subject,
+                       meta={"choices": options, "question_type": "multiple-choice"},
+                       metric="mmmu", categories=_subject_cats(subject, row))
+
+
 register(BenchmarkSpec("mmmu", load_mmmu, "mmmu", CHOICE, "MMMU validation",
                        split="validation", metric="mmmu"))
+register(BenchmarkSpec("mmmu_pro", load_mmmu_pro, "mmmu_pro", CHOICE,
+                       "MMMU-Pro standard (10 options)", split="test", metric="mmmu"))
+register(BenchmarkSpec("mmmu_pro_vision", load_mmmu_pro_vision, "mmmu_pro", CHOICE,
+                       "MMMU-Pro vision", split="test", metric="mmmu"))
