@@ -14,7 +14,7 @@ One module per benchmark family; each registers its loaders in :data:`REGISTRY`.
 from __future__ import annotations
 
 # Importing a family module registers its benchmarks.
-from thinkvl.eval.benchmarks import charts, general, maths, mathvista, mmmu, ocr, video  # noqa: F401
+from thinkvl.eval.benchmarks import charts, general, grounding, gui, maths, mathvista, mmmu, ocr, video  # noqa: F401
 from thinkvl.eval.benchmarks.base import (
                                           CHOICE,
                                           FAMILIES,
