@@ -14,7 +14,18 @@ One module per benchmark family; each registers its loaders in :data:`REGISTRY`.
 from __future__ import annotations
 
 # Importing a family module registers its benchmarks.
-from thinkvl.eval.benchmarks import charts, general, grounding, gui, maths, mathvista, mmmu, ocr, video  # noqa: F401
+from thinkvl.eval.benchmarks import (  # noqa: F401
+                                          charts,
+                                          docs,
+                                          general,
+                                          grounding,
+                                          gui,
+                                          maths,
+                                          mathvista,
+                                          mmmu,
+                                          ocr,
+                                          video,
+)
 from thinkvl.eval.benchmarks.base import (
                                           CHOICE,
                                           FAMILIES,
