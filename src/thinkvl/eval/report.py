@@ -90,6 +90,7 @@ SETTING_ROWS = (
                                           f"{s.get('video_max_pixels')}"),
     ("video fps / max frames", lambda s: f"{(s.get('vision') or {}).get('video_fps')} / "
                                          f"{(s.get('vision') or {}).get('max_frames')}"),
+    ("direct-mode prompt", lambda s: (s.get("direct_prompt") or {}).get("style", "—")),
 )
 
 

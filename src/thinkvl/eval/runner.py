@@ -16,7 +16,7 @@ from typing import Any
 
 from thinkvl.eval.backends import Backend, Request
 from thinkvl.eval.benchmarks import EvalItem, items_from_records, load_benchmark, load_records
-from thinkvl.eval.config import EvalConfig, GenerationSettings, VisionSettings
+from thinkvl.eval.config import DirectSettings, EvalConfig, GenerationSettings, VisionSettings
 from thinkvl.eval.prompts import apply_mode, prompt_fingerprint, resolve_media
 from thinkvl.eval.results import EvalResult, Metrics, SampleResult, aggregate, official_numbers
 from thinkvl.eval.scoring import Scored, Scorer
@@ -67,12 +67,13 @@ def _progress(enabled: bool, total: int, label: str):
 
 def generate_missing(backend: Backend, items: Sequence[EvalItem], mode: str,
                      gen: GenerationSettings, vision: VisionSettings, store: PredictionStore,
-                     progress: bool = False) -> tuple[list[str], int, dict[str, str]]:
+                     progress: bool = False, direct: DirectSettings | None = None
+                     ) -> tuple[list[str], int, dict[str, str]]:
     """Generate every prediction the store lacks, appending each chunk as it completes.
 
     Returns (keys in item order, number generated, errors by key)."""
     model_fp = backend.model_fingerprint()
-    prompts = [apply_mode(item.prompt, mode) for item in items]
+    prompts = [apply_mode(item.prompt, mode, direct) for item in items]
     keys = [prediction_key(model_fp, p, item.base_dir, mode, gen, vision)
             for item, p in zip(items, prompts)]
     todo, seen = [], set()
@@ -141,6 +142,7 @@ def score_items(items: Sequence[EvalItem], keys: list[str], store: PredictionSto
 def run_items(backend: Backend, items: Sequence[EvalItem], mode: str, gen: GenerationSettings,
               vision: VisionSettings, store: PredictionStore, scorer: Scorer,
               progress: bool = False, bench: str | None = None,
+              direct: DirectSettings | None = None,
               skipped: dict[str, int] | None = None) -> EvalResult:
     """Generate what is missing, score everything, aggregate."""
     if mode not in ("think", "direct"):
@@ -148,12 +150,14 @@ def run_items(backend: Backend, items: Sequence[EvalItem], mode: str, gen: Gener
     items = list(items)
     scorer.check_domains(items)
     t0 = time.perf_counter()
-    keys, made, errors = generate_missing(backend, items, mode, gen, vision, store, progress)
+    keys, made, errors = generate_missing(backend, items, mode, gen, vision, store, progress,
+                                          direct)
     samples = score_items(items, keys, store, scorer, mode, errors)
     overall, by_domain, by_group, by_category = aggregate(items, samples)
     settings = {"mode": mode, **backend.info(), "model_id": backend.model_fingerprint(),
                 "generation": gen.model_dump(), "vision": vision.model_dump(),
-                "scoring": scorer.describe()}
+                "scoring": scorer.describe(),
+                "direct_prompt": (direct or DirectSettings()).model_dump()}
     name = bench or (items[0].bench if items else "")
     return EvalResult(name, mode, overall, by_domain, by_group, samples, settings, made,
                       time.perf_counter() - t0, by_category, official_numbers(items, samples),
@@ -281,7 +285,7 @@ def run_config(config: EvalConfig, model: Any, processor: Any = None, model_id: 
             for mode in config.modes:
                 results.append(run_items(backend, bench.items, mode, config.generation,
                                          config.vision, store, scorer, progress, bench.name,
-                                         bench.skipped))
+                                         config.direct, bench.skipped))
                 write_run(out, results, config)
     finally:
         backend.close()

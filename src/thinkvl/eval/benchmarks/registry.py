@@ -1,4 +1,5 @@
-"""Naming a benchmark on the command line: ``NAME``, ``NAME:PATH`` or ``ALIAS=NAME:PATH``.
+"""Naming a benchmark on the command line: ``NAME``, ``NAME:PATH``, ``ALIAS=NAME:PATH`` — or just
+a path, which is read as thinkvl records (a JSONL/Parquet file) or a synthetic world folder.
 Nothing is downloaded: a bare ``NAME`` is looked up under the data root.
 """
 
@@ -12,15 +13,27 @@ from thinkvl.eval.benchmarks.base import REGISTRY, Benchmark, EvalItem
 log = logging.getLogger("thinkvl.eval")
 
 
+def _as_path(spec: str) -> Path | None:
+    """``spec`` as an existing records file or world folder (``--bench runs/x/eval.jsonl``)."""
+    p = Path(spec).expanduser()
+    if p.is_file() or (p.is_dir() and (p / "rl_eval.jsonl").is_file()):
+        return p
+    return None
+
+
 def parse_bench(spec: str, data_root: str | Path | None = None) -> tuple[str, str, Path]:
-    """``NAME``, ``NAME:PATH`` or ``ALIAS=NAME:PATH`` → (display name, loader, path)."""
+    """``NAME``, ``NAME:PATH``, ``ALIAS=NAME:PATH`` or ``PATH`` → (display name, loader, path)."""
     alias, _, rest = spec.partition("=") if "=" in spec else ("", "", spec)
     name, sep, path = rest.partition(":")
     name = name.strip().lower()
     if name not in REGISTRY:
+        where = _as_path(rest.strip())
+        if where is not None:
+            loader = "synthetic" if where.is_dir() else "records"
+            return alias.strip() or (where.name if where.is_dir() else where.stem), loader, where
         known = ", ".join(sorted(REGISTRY))
-        raise ValueError(f"unknown benchmark {name!r} in {spec!r}; known: {known} "
-                         "(use records:PATH for thinkvl JSONL/Parquet files)")
+        raise ValueError(f"unknown benchmark {name!r} in {spec!r} (and no such file); known: "
+                         f"{known}. A thinkvl records file can be given as its path")
     if sep and path:
         where = Path(path).expanduser()
     elif data_root is not None:
