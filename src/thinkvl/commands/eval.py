@@ -80,6 +80,8 @@ def eval_command(
     except (FileNotFoundError, ValueError) as err:
         console.print(f"[red]error:[/] {err}")
         raise typer.Exit(1) from None
+    if not results:  # a data-parallel rank other than 0: rank 0 reports
+        return
     dicts = [r.to_dict() for r in results]
     console.print(results_table(dicts))
     side = modes_side_by_side(dicts)

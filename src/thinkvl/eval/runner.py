@@ -17,6 +17,7 @@ from typing import Any
 from thinkvl.eval.backends import Backend, Request
 from thinkvl.eval.benchmarks import EvalItem, items_from_records, load_benchmark, load_records
 from thinkvl.eval.config import DirectSettings, EvalConfig, GenerationSettings, VisionSettings
+from thinkvl.eval.distributed import DataParallel
 from thinkvl.eval.prompts import apply_mode, prompt_fingerprint, resolve_media
 from thinkvl.eval.results import EvalResult, Metrics, SampleResult, aggregate, official_numbers
 from thinkvl.eval.scoring import Scored, Scorer
@@ -67,9 +68,10 @@ def _progress(enabled: bool, total: int, label: str):
 
 def generate_missing(backend: Backend, items: Sequence[EvalItem], mode: str,
                      gen: GenerationSettings, vision: VisionSettings, store: PredictionStore,
-                     progress: bool = False, direct: DirectSettings | None = None
-                     ) -> tuple[list[str], int, dict[str, str]]:
-    """Generate every prediction the store lacks, appending each chunk as it completes.
+                     progress: bool = False, direct: DirectSettings | None = None,
+                     dp: DataParallel | None = None) -> tuple[list[str], int, dict[str, str]]:
+    """Generate every prediction the store lacks (under data parallelism: this rank's share),
+    appending each chunk as it completes.
 
     Returns (keys in item order, number generated, errors by key)."""
     model_fp = backend.model_fingerprint()
@@ -81,6 +83,8 @@ def generate_missing(backend: Backend, items: Sequence[EvalItem], mode: str,
         if k not in store and k not in seen:
             seen.add(k)
             todo.append(i)
+    if dp is not None:
+        todo = dp.share(todo)
     errors: dict[str, str] = {}
     made = 0
     bar = _progress(progress, len(todo), f"{items[0].bench if items else ''} [{mode}]")
@@ -142,22 +146,28 @@ def score_items(items: Sequence[EvalItem], keys: list[str], store: PredictionSto
 def run_items(backend: Backend, items: Sequence[EvalItem], mode: str, gen: GenerationSettings,
               vision: VisionSettings, store: PredictionStore, scorer: Scorer,
               progress: bool = False, bench: str | None = None,
-              direct: DirectSettings | None = None,
-              skipped: dict[str, int] | None = None) -> EvalResult:
-    """Generate what is missing, score everything, aggregate."""
+              direct: DirectSettings | None = None, dp: DataParallel | None = None,
+              skipped: dict[str, int] | None = None) -> EvalResult | None:
+    """Generate what is missing, score everything, aggregate. Under data parallelism every
+    rank generates its share; rank 0 alone scores and returns the result (others: None)."""
     if mode not in ("think", "direct"):
         raise ValueError(f"unknown mode {mode!r}; expected think or direct")
     items = list(items)
     scorer.check_domains(items)
     t0 = time.perf_counter()
     keys, made, errors = generate_missing(backend, items, mode, gen, vision, store, progress,
-                                          direct)
+                                          direct, dp)
+    if dp is not None:
+        made = dp.gather(store)
+        if not dp.is_main:
+            return None
     samples = score_items(items, keys, store, scorer, mode, errors)
     overall, by_domain, by_group, by_category = aggregate(items, samples)
     settings = {"mode": mode, **backend.info(), "model_id": backend.model_fingerprint(),
                 "generation": gen.model_dump(), "vision": vision.model_dump(),
                 "scoring": scorer.describe(),
-                "direct_prompt": (direct or DirectSettings()).model_dump()}
+                "direct_prompt": (direct or DirectSettings()).model_dump(),
+                "data_parallel": dp.world if dp is not None else 1}
     name = bench or (items[0].bench if items else "")
     return EvalResult(name, mode, overall, by_domain, by_group, samples, settings, made,
                       time.perf_counter() - t0, by_category, official_numbers(items, samples),
@@ -197,9 +207,10 @@ def _items(records: Any, bench: str, base_dir: str | Path | None = None) -> list
 
 
 def make_backend(model: Any, processor: Any = None, config: EvalConfig | None = None,
-                 model_id: str | None = None) -> Backend:
+                 model_id: str | None = None, dp: DataParallel | None = None) -> Backend:
     """A backend for ``model``: a Backend as is, a URL → OpenAI-compatible, a folder → HF
-    (or vLLM when configured), a loaded model object (+ processor) → HF in-process."""
+    (or vLLM when configured), a loaded model object (+ processor) → HF in-process. Under
+    data parallelism on GPUs, each rank's HF model sits on its own GPU."""
     config = config or EvalConfig()
     b = config.backend
     if hasattr(model, "generate") and hasattr(model, "model_fingerprint"):
@@ -219,8 +230,12 @@ def make_backend(model: Any, processor: Any = None, config: EvalConfig | None = 
             return VLLMBackend(model, config.vision, b.vllm, model_id, seed=config.generation.seed)
         from thinkvl.eval.backends.hf import HFBackend
 
-        backend = HFBackend.from_path(model, config.vision, b.hf.batch_size, b.hf.dtype,
-                                      b.hf.device)
+        device = b.hf.device
+        if device is None and dp is not None:
+            import torch
+
+            device = f"cuda:{dp.local_rank}" if torch.cuda.is_available() else None
+        backend = HFBackend.from_path(model, config.vision, b.hf.batch_size, b.hf.dtype, device)
         backend._model_id = model_id
         return backend
     if processor is None:
@@ -269,27 +284,41 @@ def evaluate(model_or_path: Any, processor: Any = None, records: Any = None, mod
 
 def run_config(config: EvalConfig, model: Any, processor: Any = None, model_id: str | None = None,
                progress: bool = True, backend: Backend | None = None) -> list[EvalResult]:
-    """Every configured benchmark in every configured mode (what ``thinkvl eval`` runs)."""
+    """Every configured benchmark in every configured mode (what ``thinkvl eval`` runs).
+
+    Under ``torchrun`` (WORLD_SIZE > 1) the ranks share the generation (see
+    :mod:`thinkvl.eval.distributed`); rank 0 returns the results, the others an empty list."""
+    from thinkvl.eval import distributed
     from thinkvl.eval.report import write_run
 
     if not config.benches:
         raise ValueError("no benchmark given: --bench NAME[:PATH][,…]")
     benches = [load_benchmark(spec, config.data_root, config.limit) for spec in config.benches]
-    backend = backend or make_backend(model, processor, config, model_id)
+    dp = distributed.setup()
+    main = dp is None or dp.is_main
+    backend = backend or make_backend(model, processor, config, model_id, dp)
     out = Path(config.out)
-    store = PredictionStore(out / "predictions.jsonl")
+    store = PredictionStore(out / "predictions.jsonl", shard=dp.rank if dp else None)
+    if dp is not None:
+        dp.gather(store)  # shards an interrupted run left behind
+    elif store.shard_files():
+        store.merge_shards()
     scorer = Scorer.from_settings(config.scoring)
     results = []
     try:
         for bench in benches:
             for mode in config.modes:
-                results.append(run_items(backend, bench.items, mode, config.generation,
-                                         config.vision, store, scorer, progress, bench.name,
-                                         config.direct, bench.skipped))
-                write_run(out, results, config)
+                r = run_items(backend, bench.items, mode, config.generation, config.vision,
+                              store, scorer, progress and main, bench.name, config.direct, dp,
+                              bench.skipped)
+                if r is not None:
+                    results.append(r)
+                    write_run(out, results, config)
     finally:
         backend.close()
         scorer.close()
+        if dp is not None:
+            dp.close()
     return results
 
 
