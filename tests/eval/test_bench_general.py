@@ -74,6 +74,20 @@ def test_mmbench_uses_published_copies_and_counts_test_rows(tmp_path):
     assert len(t.items) == 4 and sum(t.skipped.values()) == 2
 
 
+def test_hub_snapshot_folder_picks_config_split_and_shards(tmp_path):
+    """A snapshot of lmms-lab/MMBench: configs en/cn, splits dev/test, metadata beside them."""
+    root = tmp_path / "MMBench"
+    hub_parquet(root / "en" / "dev-00000-of-00001.parquet", _mmbench_rows()[:1])
+    hub_parquet(root / "en" / "test-00000-of-00001.parquet", _mmbench_rows(with_answer=False))
+    hub_parquet(root / "cn" / "dev-00000-of-00001.parquet", _mmbench_rows()[1:])
+    write_json(root / "en" / "dev_annotations.json", [{"index": 7, "note": "metadata"}])
+    (root / "README.md").write_text("---\nconfigs: []\n---\n")
+    b = load_benchmark(f"mmbench:{root}")
+    assert {i.meta["circular_group"] for i in b.items} == {7} and not b.skipped
+    cn = load_benchmark(f"mmbench:{root / 'cn'}")
+    assert {i.meta["circular_group"] for i in cn.items} == {8}
+
+
 def test_ai2d(tmp_path, scorer):
     hub_parquet(tmp_path / "ai2d" / "test-00000.parquet", [
         {"question": "Which stage comes first?", "options": ["egg", "larva", "pupa", "adult"],

@@ -77,14 +77,15 @@ def _mmbench_prompt(hint: str, question: str, options: list[str]) -> str:
 
 
 def load_mmbench(path: Path, skipped: dict[str, int] | None = None) -> Iterator[EvalItem]:
-    """MMBench (``lmms-lab/MMBench`` configs en/cn, split ``dev``; or VLMEvalKit's
-    ``MMBench_DEV_EN.tsv``): ``index, question, hint, A, B, C, D[, E], answer, category,
+    """MMBench (``lmms-lab/MMBench``, config ``en`` — point at ``cn/`` for Chinese — split
+    ``dev``; or VLMEvalKit's ``MMBench_DEV_EN.tsv``): ``index, question, hint, A, B, C,
+    D[, E], answer, category,
     image, source, l2-category`` (also spelled ``L2-category``). CircularEval: when the file
     holds no rotated copies (index ≥ 1e6), every question is asked once per rotation of its
     options, and counts only when all rotations are right. Rows without an answer (the test
     split, scored on the MMBench server) are left out and counted."""
     rows, have_copies = [], False
-    for file, n, row in read_rows(path, split="dev"):
+    for file, n, row in read_rows(path, split="dev", config="en"):
         where = f"{file} row {n}"
         idx = int(field(row, "index", where=where))
         have_copies |= idx >= CIRCULAR

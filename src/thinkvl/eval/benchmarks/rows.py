@@ -37,7 +37,9 @@ def _tokens(rel: str) -> set[str]:
 def data_files(path: Path, split: str | None = None, config: str | None = None) -> list[Path]:
     """A file, a glob, or a folder's data files — those of ``config`` (a sub-folder name, as
     in a hub snapshot) and ``split`` (a word of the file's path, e.g. ``test-00000-of-1``)
-    when any file has them; sorted, so item order is stable."""
+    when any file has them, and only the parquet shards when there are any (a snapshot's
+    JSON files beside them, such as MathVista's ``annot_testmini.json``, are metadata);
+    sorted, so item order is stable."""
     text = str(path)
     if any(c in text for c in "*?["):
         found = sorted(p for p in Path("/").glob(text.lstrip("/")) if p.is_file()) \
@@ -58,6 +60,9 @@ def data_files(path: Path, split: str | None = None, config: str | None = None) 
     if split:
         mine = [p for p in found if split.lower() in _tokens(p.relative_to(path).as_posix())]
         found = mine or found
+    shards = [p for p in found if p.suffix.lower() == ".parquet"]
+    if shards:  # a hub snapshot's parquet shards are the data; JSON beside them is metadata
+        found = shards
     if not found:
         raise FileNotFoundError(f"{path}: folder holds no {'/'.join(DATA_SUFFIXES)} files")
     return found
