@@ -42,14 +42,18 @@ def test_mathverse(tmp_path, scorer):
               "question_for_eval": q,
               "metadata": {"split": "testmini", "source": "GeoQA", "subject": "Plane Geometry",
                            "subfield": "Angle"}}
-    hub_parquet(tmp_path / "testmini.parquet", [
+    hub_parquet(tmp_path / "mv" / "testmini" / "testmini-00000-of-00001.parquet", [
         {**common, "sample_index": "1", "problem_version": "Text Dominant", "question": q,
          "answer": "B", "question_type": "multi-choice",
          "query_wo": "Please directly answer the question.\n" + q},
         {**common, "sample_index": "2", "problem_version": "Vision Only", "question": "",
          "answer": "12", "question_type": "free-form",
          "query_wo": "According to the question shown in the image, answer."}])
-    mc, free = load_benchmark(f"mathverse:{tmp_path / 'testmini.parquet'}").items
+    text_only = {**common, "sample_index": "1", "problem_version": "Text Only", "question": q,
+                 "answer": "B", "question_type": "multi-choice", "query_wo": q, "image": None}
+    hub_parquet(tmp_path / "mv" / "testmini_text_only" / "testmini_text_only-0.parquet",
+                [text_only])  # a second config of the snapshot, whose ids repeat
+    mc, free = load_benchmark(f"mathverse:{tmp_path / 'mv'}").items
     assert mc.meta["choices"] == ["30°", "45°", "60°", "90°"]
     assert mc.categories == {"version": "Text Dominant", "subject": "Plane Geometry"}
     assert scorer.score(mc, make_response("B")).correct

@@ -78,8 +78,9 @@ def load_mathverse(path: Path, skipped: dict[str, int] | None = None) -> Iterato
     """MathVerse (``AI4Math/MathVerse``, config/split ``testmini``): ``sample_index,
     problem_index, problem_version, question, image, answer, question_type`` (multi-choice |
     free-form), ``metadata, query_wo, query_cot, question_for_eval``. The prompt is
-    ``query_wo``; by problem version (Text Dominant … Vision Only) and subject."""
-    for file, n, row in read_rows(path, split="testmini"):
+    ``query_wo``; by problem version (Text Dominant … Vision Only) and subject. In a snapshot
+    folder the ``testmini`` config is read (``testmini_text_only`` repeats its ids)."""
+    for file, n, row in read_rows(path, split="testmini", config="testmini"):
         where = f"{file} row {n}"
         text = str(row.get("query_wo") or field(row, "question", where=where))
         mc = str(row.get("question_type", "")).startswith("multi")
