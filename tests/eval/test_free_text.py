@@ -5,7 +5,7 @@ the graded judge (MM-Vet) recorded per sample."""
 import pytest
 from evalkit import FakeJudge
 
-from thinkvl.eval.benchmarks import CHOICE, NATIVE, NUMERIC, OPEN, EvalItem
+from thinkvl.eval.benchmarks import CHOICE, NATIVE, NUMERIC, OCR, OPEN, EvalItem
 from thinkvl.eval.config import ScoringSettings
 from thinkvl.eval.parsing import parse_number, parse_text, parse_yesno
 from thinkvl.eval.scoring import Scorer
@@ -69,6 +69,12 @@ def test_sentences_from_the_issue_are_scored_not_rejected(scorer):
     assert counted.correct and counted.method == "rule"
     num = scorer.score(item("45", NUMERIC, "math"), answer("Therefore, the result is 45 N."))
     assert num.correct, num
+
+
+def test_a_transcription_is_taken_whole(scorer):
+    words = "THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG"
+    s = scorer.score(item(words, OCR, "ocr"), answer(words))
+    assert s.correct and s.method == "rule" and s.prediction == words
 
 
 def test_unsettled_text_is_invalid_without_a_parser(scorer):

@@ -174,7 +174,17 @@ def parse_action(region: str) -> str | None:
     return found[0].strip() if len(set(found)) == 1 else None
 
 
-PARSERS = {"number": parse_number, "text": parse_text, "yesno": parse_yesno,
+MAX_WHOLE = 1000  # characters a transcription (OCR) answer may have to be taken whole
+
+
+def parse_whole(region: str) -> str | None:
+    """A transcription is the whole answer text (OCR): it is compared by similarity, so a long
+    one is not a statement to cut down; beyond :data:`MAX_WHOLE` it is not an answer."""
+    text = region.strip()
+    return text if text and len(text) <= MAX_WHOLE else None
+
+
+PARSERS = {"number": parse_number, "text": parse_text, "yesno": parse_yesno, "whole": parse_whole,
            "grounding": parse_boxes, "point": parse_point, "gui": parse_action}
 
 

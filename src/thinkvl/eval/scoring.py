@@ -38,7 +38,7 @@ from thinkvl.format import (
 _BOX_RE = re.compile(re.escape(BOX_OPEN) + r"(.*?)" + re.escape(BOX_CLOSE), re.DOTALL)
 
 # Which rule parser reads free text, per family (NATIVE: per domain).
-_PARSER_BY_FAMILY = {CHOICE: "choice", NUMERIC: "number", OCR: "text", GROUNDING: "grounding",
+_PARSER_BY_FAMILY = {CHOICE: "choice", NUMERIC: "number", OCR: "whole", GROUNDING: "grounding",
                      GUI: "gui", OPEN: "text"}
 _PARSER_BY_DOMAIN = {"choice": "choice", "counting": "number", "math": "number",
                      "grounding": "grounding", "gui": "gui"}
