@@ -19,11 +19,14 @@ GEN = GenerationSettings(max_new_tokens=12, answer_budget=6, temperature=0.0)
 class FakeJudge:
     """Extraction requests: the word after ``FINAL=`` in the response, else NONE.
     Verdict requests: CORRECT when the reference appears in the candidate (case-insensitive).
-    ``fail=True`` answers every request with HTTP 500."""
+    Grading requests (MM-Vet's table): ``grade``. ``fail=True`` answers every request with
+    HTTP 500."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, grade: str = "0.4") -> None:
         self.fail = fail
+        self.grade = grade
         self.calls = 0
+        self.bodies: list[dict] = []
         judge = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -33,13 +36,16 @@ class FakeJudge:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 judge.calls += 1
+                judge.bodies.append(body)
                 if judge.fail:
                     self.send_response(500)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 system, user = body["messages"][0]["content"], body["messages"][1]["content"]
-                if "extract the final answer" in system:
+                if "You grade answers" in system:
+                    reply = judge.grade
+                elif "extract the final answer" in system:
                     m = re.search(r"FINAL=(\w+)", user)
                     reply = m.group(1) if m else "NONE"
                 else:

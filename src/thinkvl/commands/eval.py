@@ -23,10 +23,13 @@ def eval_command(
     model: str = typer.Option(None, "--model", "-m",
                               help="Model folder, or a server URL (http://HOST:PORT/v1)."),
     bench: str = typer.Option(None, "--bench", "-b",
-                              help="Benchmarks, comma-separated: NAME:PATH (mathvista, mmmu, "
-                                   "videomme, synthetic, records) or NAME under --data-root."),
+                              help="Benchmarks, comma-separated: NAME:PATH in the benchmark's "
+                                   "published layout (mmmu, mathvista, ocrbench, videomme, … "
+                                   "see the README's table), NAME under --data-root, or the "
+                                   "path of a thinkvl records file."),
     mode: str = typer.Option(None, "--mode",
-                             help="think, direct or both (default: the recipe's, think)."),
+                             help="think, direct or both (default: the recipe's, both). Models "
+                                  "without a hybrid mode: direct.style=instruction."),
     backend: str = typer.Option(None, "--backend",
                                 help="hf, vllm or openai (default: hf; URLs use openai)."),
     out: Path = typer.Option(None, "--out", "-o",
@@ -49,7 +52,7 @@ def eval_command(
         raise typer.Exit(2)
     from thinkvl.config import ConfigError
     from thinkvl.eval.config import load_eval_config
-    from thinkvl.eval.report import results_table
+    from thinkvl.eval.report import modes_side_by_side, results_table
     from thinkvl.eval.runner import iter_modes, run_config
 
     overrides = list(ctx.meta.get("overrides", []))
@@ -77,7 +80,13 @@ def eval_command(
     except (FileNotFoundError, ValueError) as err:
         console.print(f"[red]error:[/] {err}")
         raise typer.Exit(1) from None
-    console.print(results_table([r.to_dict() for r in results]))
+    if not results:  # a data-parallel rank other than 0: rank 0 reports
+        return
+    dicts = [r.to_dict() for r in results]
+    console.print(results_table(dicts))
+    side = modes_side_by_side(dicts)
+    if side:
+        console.print(side)
     made = sum(r.generated for r in results)
     console.print(f"[green]wrote[/] {cfg.out}/results.json and results.md "
                   f"({made} new predictions, the rest reused)")

@@ -89,10 +89,22 @@ class ScoringSettings(Section):
     judge: dict[str, Any] = Field(default_factory=dict)  # overrides of the reward judge section
 
 
+class DirectSettings(Section):
+    """How direct mode asks for an answer without thinking. ``nothink`` appends ``/nothink``
+    (hybrid models such as GLM-4.1V); a model without a hybrid mode gets ``instruction``
+    appended instead — its own direct-answer prompt, not a literal ``/nothink`` it would read
+    as text. The prompt is part of each prediction's key."""
+
+    style: Literal["nothink", "instruction"] = "nothink"
+    instruction: str = "Answer directly with the final answer only, without explaining."
+
+
 class EvalConfig(Section):
-    benches: list[str] = Field(default_factory=list)  # NAME or NAME:PATH (see benchmarks.py)
+    benches: list[str] = Field(default_factory=list)  # NAME, NAME:PATH or a records file
     data_root: str | None = None  # where registry names without a path are looked up
-    modes: list[Mode] = Field(default_factory=lambda: ["think"])
+    # The report's protocol: every benchmark in think and in direct mode.
+    modes: list[Mode] = Field(default_factory=lambda: ["think", "direct"])
+    direct: DirectSettings = Field(default_factory=DirectSettings)
     out: str = "runs/eval"
     limit: int | None = Field(None, ge=1)  # first N items of each benchmark (smoke runs)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)

@@ -16,16 +16,38 @@ from typing import Any
 
 from PIL import Image
 
-from thinkvl.eval.config import VisionSettings
+from thinkvl.eval.config import DirectSettings, VisionSettings
 from thinkvl.model.generate import direct_prompt
 
 
-def apply_mode(prompt: list[dict], mode: str) -> list[dict]:
-    """``direct`` appends /nothink to the last user turn (as ``thinkvl.model.generate`` does)."""
+def _append_instruction(prompt: list[dict], instruction: str) -> list[dict]:
+    prompt = [dict(m) for m in prompt]
+    last = prompt[-1]
+    if isinstance(last["content"], str):
+        last["content"] = f"{last['content'].rstrip()}\n{instruction}"
+        return prompt
+    parts = [dict(p) for p in last["content"]]
+    texts = [p for p in parts if p.get("type") == "text"]
+    if texts:
+        texts[-1]["text"] = f"{texts[-1]['text'].rstrip()}\n{instruction}"
+    else:
+        parts.append({"type": "text", "text": instruction})
+    last["content"] = parts
+    return prompt
+
+
+def apply_mode(prompt: list[dict], mode: str, direct: DirectSettings | None = None
+               ) -> list[dict]:
+    """``direct`` appends /nothink to the last user turn (as ``thinkvl.model.generate`` does),
+    or — for models without a hybrid mode (``direct.style: instruction``) — their own
+    direct-answer instruction."""
     if mode == "think":
         return prompt
     if mode != "direct":
         raise ValueError(f"unknown mode {mode!r}; expected think or direct")
+    direct = direct or DirectSettings()
+    if direct.style == "instruction":
+        return _append_instruction(prompt, direct.instruction)
     return direct_prompt(prompt)
 
 

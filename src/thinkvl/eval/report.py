@@ -23,23 +23,32 @@ def _cell(m: dict[str, Any]) -> str:
     return f"{_pct(m['score'])} (n={m['n']}, inv {_pct(m['invalid_rate'])}%)"
 
 
+def _official(r: dict[str, Any], top: int = 3) -> str:
+    """The benchmark's own headline numbers (rates as %, counts as they are)."""
+    items = [(k, v) for k, v in (r.get("official") or {}).items() if "/" not in k][:top]
+    return ", ".join(f"{k} {_pct(v) if isinstance(v, float) and abs(v) <= 1 else v}"
+                     for k, v in items) or "—"
+
+
 def results_table(results: list[dict[str, Any]]) -> str:
     """One row per benchmark × mode."""
-    lines = ["| benchmark | mode | n | accuracy % | score % | invalid % | truncated % | forced % "
-             "| judge failed | gen failed |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| benchmark | mode | n | accuracy % | score % | official | invalid % | truncated % "
+             "| forced % | judge failed | gen failed |",
+             "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     for r in results:
         m = r["overall"]
         lines.append(f"| {r['bench']} | {r['mode']} | {m['n']} | {_pct(m['accuracy'])} | "
-                     f"{_pct(m['score'])} | {_pct(m['invalid_rate'])} | "
+                     f"{_pct(m['score'])} | {_official(r)} | {_pct(m['invalid_rate'])} | "
                      f"{_pct(m['truncated_rate'])} | {_pct(m['forced_rate'])} | "
                      f"{m['judge_failed']} | {m['failed']} |")
     return "\n".join(lines)
 
 
-def breakdown_table(result: dict[str, Any], key: str = "by_domain") -> str:
+def breakdown_table(result: dict[str, Any], key: str = "by_domain",
+                    rows: dict[str, Any] | None = None) -> str:
+    rows = result[key] if rows is None else rows
     lines = [f"| {key[3:]} | n | accuracy % | score % | invalid % |", "|---|---:|---:|---:|---:|"]
-    for name, m in result[key].items():
+    for name, m in rows.items():
         lines.append(f"| {name} | {m['n']} | {_pct(m['accuracy'])} | {_pct(m['score'])} | "
                      f"{_pct(m['invalid_rate'])} |")
     return "\n".join(lines)
@@ -53,10 +62,15 @@ def modes_side_by_side(results: list[dict[str, Any]]) -> str | None:
     modes = sorted({r["mode"] for r in results}, key=lambda m: (m != "think", m))
     if len(modes) < 2:
         return None
-    lines = ["| benchmark | " + " | ".join(f"{m} score % (n, invalid %)" for m in modes) + " |",
-             "|---|" + "---:|" * len(modes)]
+    both = modes == ["think", "direct"]
+    lines = ["| benchmark | " + " | ".join(f"{m} score % (n, invalid %)" for m in modes)
+             + (" | think − direct (points) |" if both else " |"),
+             "|---|" + "---:|" * (len(modes) + both)]
     for bench, per in by_bench.items():
         cells = [_cell(per[m]) if m in per else "—" for m in modes]
+        if both:
+            cells.append(f"{100 * (per['think']['score'] - per['direct']['score']):+.1f}"
+                         if "think" in per and "direct" in per else "—")
         lines.append(f"| {bench} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -76,6 +90,7 @@ SETTING_ROWS = (
                                           f"{s.get('video_max_pixels')}"),
     ("video fps / max frames", lambda s: f"{(s.get('vision') or {}).get('video_fps')} / "
                                          f"{(s.get('vision') or {}).get('max_frames')}"),
+    ("direct-mode prompt", lambda s: (s.get("direct_prompt") or {}).get("style", "—")),
 )
 
 
@@ -103,6 +118,13 @@ def markdown(results: list[dict[str, Any]], title: str = "Evaluation") -> str:
         parts += [f"## {r['bench']} [{r['mode']}] by domain", "", breakdown_table(r), ""]
         if set(r["by_group"]) != set(r["by_domain"]):
             parts += [breakdown_table(r, "by_group"), ""]
+        for dim, rows in (r.get("by_category") or {}).items():
+            parts += [f"### by {dim}", "", breakdown_table(r, f"by {dim}", rows), ""]
+        if r.get("official"):
+            parts += ["### official", "", "| metric | value |", "|---|---:|"]
+            parts += [f"| {k} | {v} |" for k, v in r["official"].items()] + [""]
+        for reason, n in (r.get("skipped") or {}).items():
+            parts.append(f"- {n} rows {reason}")
     if results:
         labels = [f"{r['bench']} [{r['mode']}]" for r in results]
         parts += ["## Settings", "", settings_table(labels, [r["settings"] for r in results]), ""]

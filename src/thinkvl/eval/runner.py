@@ -10,142 +10,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from thinkvl.eval.backends import Backend, Request
 from thinkvl.eval.benchmarks import EvalItem, items_from_records, load_benchmark, load_records
-from thinkvl.eval.config import EvalConfig, GenerationSettings, VisionSettings
+from thinkvl.eval.config import DirectSettings, EvalConfig, GenerationSettings, VisionSettings
+from thinkvl.eval.distributed import DataParallel
 from thinkvl.eval.prompts import apply_mode, prompt_fingerprint, resolve_media
+from thinkvl.eval.results import EvalResult, Metrics, SampleResult, aggregate, official_numbers
 from thinkvl.eval.scoring import Scored, Scorer
 from thinkvl.eval.store import PredictionStore, fingerprint
 
+__all__ = ["EvalResult", "Metrics", "SampleResult", "evaluate", "run_config", "run_items"]
+
 log = logging.getLogger("thinkvl.eval")
-
-
-@dataclass
-class Metrics:
-    """Counts and rates of one slice. ``accuracy`` and ``score`` are over *scored* samples
-    (judge failures are missing, not wrong); ``invalid_rate`` is over all samples."""
-
-    n: int = 0
-    scored: int = 0
-    correct: int = 0
-    score_sum: float = 0.0
-    invalid: int = 0
-    truncated: int = 0
-    forced: int = 0
-    judge_failed: int = 0
-    failed: int = 0  # generation failed (server errors); retried by the next run
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.scored if self.scored else 0.0
-
-    @property
-    def score(self) -> float:
-        return self.score_sum / self.scored if self.scored else 0.0
-
-    @property
-    def invalid_rate(self) -> float:
-        return self.invalid / self.n if self.n else 0.0
-
-    def add(self, s: "SampleResult") -> None:
-        self.n += 1
-        if s.error:
-            self.failed += 1
-            return
-        self.truncated += s.truncated
-        self.forced += s.forced
-        self.invalid += s.invalid
-        self.judge_failed += s.judge_failed
-        if not s.missing:
-            self.scored += 1
-            self.correct += s.correct
-            self.score_sum += s.score
-
-    def to_dict(self) -> dict[str, Any]:
-        n = max(self.n, 1)
-        return {"n": self.n, "scored": self.scored, "accuracy": round(self.accuracy, 6),
-                "score": round(self.score, 6), "invalid_rate": round(self.invalid_rate, 6),
-                "invalid": self.invalid, "truncated_rate": round(self.truncated / n, 6),
-                "forced_rate": round(self.forced / n, 6),
-                "judge_failed": self.judge_failed, "failed": self.failed}
-
-
-@dataclass
-class SampleResult:
-    id: str
-    bench: str
-    mode: str
-    domain: str
-    group: str
-    family: str
-    answer: Any
-    text: str
-    prediction: str | None
-    method: str  # box | rule | llm | none
-    score: float
-    correct: bool
-    invalid: bool
-    missing: bool
-    truncated: bool
-    forced: bool
-    judge_failed: bool
-    reason: str
-    flags: list[str] = field(default_factory=list)
-    tokens: int | None = None
-    key: str = ""
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class EvalResult:
-    """One benchmark in one mode: overall and per-domain / per-group metrics, and the samples."""
-
-    bench: str
-    mode: str
-    overall: Metrics
-    by_domain: dict[str, Metrics]
-    by_group: dict[str, Metrics]
-    samples: list[SampleResult]
-    settings: dict[str, Any]
-    generated: int = 0  # predictions made by this call (the rest came from the store)
-    seconds: float = 0.0
-
-    @property
-    def accuracy(self) -> float:
-        return self.overall.accuracy
-
-    @property
-    def invalid_rate(self) -> float:
-        return self.overall.invalid_rate
-
-    def to_dict(self, samples: bool = False) -> dict[str, Any]:
-        out = {"bench": self.bench, "mode": self.mode, "overall": self.overall.to_dict(),
-               "by_domain": {k: v.to_dict() for k, v in sorted(self.by_domain.items())},
-               "by_group": {k: v.to_dict() for k, v in sorted(self.by_group.items())},
-               "settings": self.settings, "generated": self.generated,
-               "seconds": round(self.seconds, 3)}
-        if samples:
-            out["samples"] = [s.to_dict() for s in self.samples]
-        return out
-
-
-def _aggregate(samples: list[SampleResult]
-               ) -> tuple[Metrics, dict[str, Metrics], dict[str, Metrics]]:
-    overall, by_domain, by_group = Metrics(), defaultdict(Metrics), defaultdict(Metrics)
-    for s in samples:
-        overall.add(s)
-        by_domain[s.domain].add(s)
-        by_group[s.group].add(s)
-    return overall, dict(by_domain), dict(by_group)
 
 
 def _media_kinds(prompt: list[dict]) -> set[str]:
@@ -171,8 +51,13 @@ def prediction_key(model_fp: str, prompt: list[dict], base_dir: str | None, mode
 def _progress(enabled: bool, total: int, label: str):
     if not enabled or total == 0:
         return None
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeRemainingColumn())
@@ -183,12 +68,14 @@ def _progress(enabled: bool, total: int, label: str):
 
 def generate_missing(backend: Backend, items: Sequence[EvalItem], mode: str,
                      gen: GenerationSettings, vision: VisionSettings, store: PredictionStore,
-                     progress: bool = False) -> tuple[list[str], int, dict[str, str]]:
-    """Generate every prediction the store lacks, appending each chunk as it completes.
+                     progress: bool = False, direct: DirectSettings | None = None,
+                     dp: DataParallel | None = None) -> tuple[list[str], int, dict[str, str]]:
+    """Generate every prediction the store lacks (under data parallelism: this rank's share),
+    appending each chunk as it completes.
 
     Returns (keys in item order, number generated, errors by key)."""
     model_fp = backend.model_fingerprint()
-    prompts = [apply_mode(item.prompt, mode) for item in items]
+    prompts = [apply_mode(item.prompt, mode, direct) for item in items]
     keys = [prediction_key(model_fp, p, item.base_dir, mode, gen, vision)
             for item, p in zip(items, prompts)]
     todo, seen = [], set()
@@ -196,6 +83,8 @@ def generate_missing(backend: Backend, items: Sequence[EvalItem], mode: str,
         if k not in store and k not in seen:
             seen.add(k)
             todo.append(i)
+    if dp is not None:
+        todo = dp.share(todo)
     errors: dict[str, str] = {}
     made = 0
     bar = _progress(progress, len(todo), f"{items[0].bench if items else ''} [{mode}]")
@@ -241,7 +130,7 @@ def score_items(items: Sequence[EvalItem], keys: list[str], store: PredictionSto
             out.append(SampleResult(item.id, item.bench, mode, item.domain, item.group, item.family,
                                     item.answer, "", None, "none", 0.0, False, False, True, False,
                                     False, False, "generation failed", [], None, key,
-                                    errors.get(key, "no prediction")))
+                                    errors.get(key, "no prediction"), item.categories))
             continue
         s = next(it)
         out.append(SampleResult(
@@ -250,27 +139,39 @@ def score_items(items: Sequence[EvalItem], keys: list[str], store: PredictionSto
             method=s.method, score=s.score, correct=s.correct, invalid=s.invalid,
             missing=s.missing, truncated=bool(row.get("truncated")), forced=bool(row.get("forced")),
             judge_failed=s.judge_failed, reason=s.reason, flags=sorted(s.flags),
-            tokens=row.get("tokens"), key=key))
+            tokens=row.get("tokens"), key=key, categories=item.categories))
     return out
 
 
 def run_items(backend: Backend, items: Sequence[EvalItem], mode: str, gen: GenerationSettings,
               vision: VisionSettings, store: PredictionStore, scorer: Scorer,
-              progress: bool = False, bench: str | None = None) -> EvalResult:
-    """Generate what is missing, score everything, aggregate."""
+              progress: bool = False, bench: str | None = None,
+              direct: DirectSettings | None = None, dp: DataParallel | None = None,
+              skipped: dict[str, int] | None = None) -> EvalResult | None:
+    """Generate what is missing, score everything, aggregate. Under data parallelism every
+    rank generates its share; rank 0 alone scores and returns the result (others: None)."""
     if mode not in ("think", "direct"):
         raise ValueError(f"unknown mode {mode!r}; expected think or direct")
-    scorer.check_domains(list(items))
+    items = list(items)
+    scorer.check_domains(items)
     t0 = time.perf_counter()
-    keys, made, errors = generate_missing(backend, items, mode, gen, vision, store, progress)
+    keys, made, errors = generate_missing(backend, items, mode, gen, vision, store, progress,
+                                          direct, dp)
+    if dp is not None:
+        made = dp.gather(store)
+        if not dp.is_main:
+            return None
     samples = score_items(items, keys, store, scorer, mode, errors)
-    overall, by_domain, by_group = _aggregate(samples)
+    overall, by_domain, by_group, by_category = aggregate(items, samples)
     settings = {"mode": mode, **backend.info(), "model_id": backend.model_fingerprint(),
                 "generation": gen.model_dump(), "vision": vision.model_dump(),
-                "scoring": scorer.describe()}
+                "scoring": scorer.describe(),
+                "direct_prompt": (direct or DirectSettings()).model_dump(),
+                "data_parallel": dp.world if dp is not None else 1}
     name = bench or (items[0].bench if items else "")
     return EvalResult(name, mode, overall, by_domain, by_group, samples, settings, made,
-                      time.perf_counter() - t0)
+                      time.perf_counter() - t0, by_category, official_numbers(items, samples),
+                      dict(skipped or {}))
 
 
 # -- the in-process API --------------------------------------------------------------------------
@@ -306,9 +207,10 @@ def _items(records: Any, bench: str, base_dir: str | Path | None = None) -> list
 
 
 def make_backend(model: Any, processor: Any = None, config: EvalConfig | None = None,
-                 model_id: str | None = None) -> Backend:
+                 model_id: str | None = None, dp: DataParallel | None = None) -> Backend:
     """A backend for ``model``: a Backend as is, a URL → OpenAI-compatible, a folder → HF
-    (or vLLM when configured), a loaded model object (+ processor) → HF in-process."""
+    (or vLLM when configured), a loaded model object (+ processor) → HF in-process. Under
+    data parallelism on GPUs, each rank's HF model sits on its own GPU."""
     config = config or EvalConfig()
     b = config.backend
     if hasattr(model, "generate") and hasattr(model, "model_fingerprint"):
@@ -328,8 +230,12 @@ def make_backend(model: Any, processor: Any = None, config: EvalConfig | None = 
             return VLLMBackend(model, config.vision, b.vllm, model_id, seed=config.generation.seed)
         from thinkvl.eval.backends.hf import HFBackend
 
-        backend = HFBackend.from_path(model, config.vision, b.hf.batch_size, b.hf.dtype,
-                                      b.hf.device)
+        device = b.hf.device
+        if device is None and dp is not None:
+            import torch
+
+            device = f"cuda:{dp.local_rank}" if torch.cuda.is_available() else None
+        backend = HFBackend.from_path(model, config.vision, b.hf.batch_size, b.hf.dtype, device)
         backend._model_id = model_id
         return backend
     if processor is None:
@@ -378,26 +284,41 @@ def evaluate(model_or_path: Any, processor: Any = None, records: Any = None, mod
 
 def run_config(config: EvalConfig, model: Any, processor: Any = None, model_id: str | None = None,
                progress: bool = True, backend: Backend | None = None) -> list[EvalResult]:
-    """Every configured benchmark in every configured mode (what ``thinkvl eval`` runs)."""
+    """Every configured benchmark in every configured mode (what ``thinkvl eval`` runs).
+
+    Under ``torchrun`` (WORLD_SIZE > 1) the ranks share the generation (see
+    :mod:`thinkvl.eval.distributed`); rank 0 returns the results, the others an empty list."""
+    from thinkvl.eval import distributed
     from thinkvl.eval.report import write_run
 
     if not config.benches:
         raise ValueError("no benchmark given: --bench NAME[:PATH][,…]")
     benches = [load_benchmark(spec, config.data_root, config.limit) for spec in config.benches]
-    backend = backend or make_backend(model, processor, config, model_id)
+    dp = distributed.setup()
+    main = dp is None or dp.is_main
+    backend = backend or make_backend(model, processor, config, model_id, dp)
     out = Path(config.out)
-    store = PredictionStore(out / "predictions.jsonl")
+    store = PredictionStore(out / "predictions.jsonl", shard=dp.rank if dp else None)
+    if dp is not None:
+        dp.gather(store)  # shards an interrupted run left behind
+    elif store.shard_files():
+        store.merge_shards()
     scorer = Scorer.from_settings(config.scoring)
     results = []
     try:
         for bench in benches:
             for mode in config.modes:
-                results.append(run_items(backend, bench.items, mode, config.generation,
-                                         config.vision, store, scorer, progress, bench.name))
-                write_run(out, results, config)
+                r = run_items(backend, bench.items, mode, config.generation, config.vision,
+                              store, scorer, progress and main, bench.name, config.direct, dp,
+                              bench.skipped)
+                if r is not None:
+                    results.append(r)
+                    write_run(out, results, config)
     finally:
         backend.close()
         scorer.close()
+        if dp is not None:
+            dp.close()
     return results
 
 

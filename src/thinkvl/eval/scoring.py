@@ -1,15 +1,18 @@
-"""Score a response: extract one prediction, then verify it with the reward system's verifiers.
+"""Score a response: extract one prediction, then score it by the benchmark's official metric
+(or, for thinkvl records, the reward system's domain verifier).
 
 Extraction order (never a random guess; an empty or missing prediction scores 0 and counts as
 *invalid*):
   1. the box: the single ``<|begin_of_box|>…<|end_of_box|>`` of the answer (after ``</think>``);
-  2. rule-based parsers per answer kind ("the answer is (C)", a lone number, a ``[x1, y1, x2,
-     y2]`` box…) over the answer text only — a think block that never closed has no answer;
+  2. rule-based extraction over the answer text only — the benchmark's own parser where it
+     publishes one (MMMU, MathVista, OCRBench …), else the rules per answer type of
+     :mod:`thinkvl.eval.parsing`; a think block that never closed has no answer, and free text
+     the rules cannot settle is *not* handed on as an answer;
   3. the LLM parser (the judge endpoint, cached) only when both fail.
-The prediction is then wrapped in a canonical response and scored by ``RewardSystem`` under the
-family's domain, so benchmarks and RL rewards share one set of verifiers. Family specifics:
-numeric answers are rounded to the benchmark's precision first; OCR uses ANLS (similarity
-below the threshold scores 0).
+The prediction is then scored: by the official metric (which may hand it to a reward verifier —
+symbolic maths, exact-then-judge — or to the graded judge), or wrapped in a canonical response
+and scored by ``RewardSystem`` under the family's domain. Every sample records how its answer
+was found (``method``), and whether it was invalid, truncated, or its judgement failed.
 """
 
 from __future__ import annotations
@@ -18,29 +21,28 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from thinkvl.eval.benchmarks import (CHOICE, GROUNDING, GUI, LETTERS, NATIVE, NUMERIC, OCR, OPEN,
-                                     EvalItem)
-from thinkvl.format import (ANSWER_CLOSE, ANSWER_OPEN, BOX_CLOSE, BOX_OPEN, THINK_CLOSE,
-                            THINK_OPEN, make_response, strip_markers)
+from thinkvl.eval.benchmarks import CHOICE, GROUNDING, GUI, NATIVE, NUMERIC, OCR, OPEN, EvalItem
+from thinkvl.eval.metrics import Verdict, get_metric, options_of
+from thinkvl.eval.parsing import rule_parse
+from thinkvl.format import (
+    ANSWER_CLOSE,
+    ANSWER_OPEN,
+    BOX_CLOSE,
+    BOX_OPEN,
+    THINK_CLOSE,
+    THINK_OPEN,
+    make_response,
+    strip_markers,
+)
 
 _BOX_RE = re.compile(re.escape(BOX_OPEN) + r"(.*?)" + re.escape(BOX_CLOSE), re.DOTALL)
-_PHRASE_RE = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer|correct\s+(?:option|choice)|option|choice)"
-    r"\s*(?:is\b|would\s+be|should\s+be|[:：=])\s*[:：]?\s*", re.IGNORECASE)
-_NUMBER_RE = re.compile(r"(?<![\w.])[-+\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
-_BOX4_RE = re.compile(r"\[\s*(\d+(?:\.\d+)?)\s*,\s*(\d+(?:\.\d+)?)\s*,\s*(\d+(?:\.\d+)?)\s*,"
-                      r"\s*(\d+(?:\.\d+)?)\s*\]")
-_ACTION_RE = re.compile(
-    r"\b(?:click|double_click|right_click|long_press|hover|type|scroll|press|open|answer)\s*"
-    r"(?:\[[^\]]*\]|\([^)]*\))(?:\s*[\"'][^\"']*[\"'])?", re.IGNORECASE)
-_JSON_OBJ_RE = re.compile(r"\{[^{}]*\"action(?:_type)?\"[^{}]*\}")
-MAX_TEXT_ANSWER = 300  # a longer free-text "answer" is not a short answer; the LLM parser decides
 
 # Which rule parser reads free text, per family (NATIVE: per domain).
-_PARSER_BY_FAMILY = {CHOICE: "choice", NUMERIC: "number", OCR: "text", GROUNDING: "grounding",
+_PARSER_BY_FAMILY = {CHOICE: "choice", NUMERIC: "number", OCR: "whole", GROUNDING: "grounding",
                      GUI: "gui", OPEN: "text"}
 _PARSER_BY_DOMAIN = {"choice": "choice", "counting": "number", "math": "number",
                      "grounding": "grounding", "gui": "gui"}
+_INVALID_FLAGS = {"unparsable", "empty_box", "no_box"}
 
 
 @dataclass
@@ -79,82 +81,23 @@ def parser_kind(item: EvalItem) -> str:
     return _PARSER_BY_FAMILY[item.family]
 
 
-def options_of(item: EvalItem) -> dict[str, str]:
-    """{letter: text} from ``meta["choices"]`` (list) or ``meta["options"]`` (dict or list)."""
-    opts = item.meta.get("choices") or item.meta.get("options") or []
-    if isinstance(opts, dict):
-        return {str(k).strip().upper(): str(v) for k, v in opts.items()}
-    return {LETTERS[i]: str(v) for i, v in enumerate(opts[:26])}
+def _numeric_reference(item: EvalItem) -> bool:
+    from thinkvl.rewards.extract import parse_number
+
+    ans = item.answer
+    return isinstance(ans, (int, float)) and not isinstance(ans, bool) or (
+        isinstance(ans, str) and parse_number(ans) is not None)
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[\s.。]+$", "", re.sub(r"\s+", " ", text.strip().lower()))
-
-
-def _letter(text: str, options: dict[str, str], strict: bool) -> str | None:
-    """One option letter from ``text``: ``C``, ``(C)``, ``C.``/``C)`` + text, or an option's text.
-    ``strict`` (whole answers) refuses a bare leading capital like the article in "A cat…"."""
-    valid = set(options) or set(LETTERS[:10])
-    t = text.strip().strip("*_` ").rstrip(".")
-    m = re.fullmatch(r"\(?([A-Z])\)?", t)
-    if m and m.group(1) in valid:
-        return m.group(1)
-    loose = "" if strict else r"|^([A-Z])(?:\s|,|$)"
-    m = re.match(r"^\(([A-Z])\)|^([A-Z])[.):](?:\s|$)" + loose, t)
-    if m:
-        letter = next(g for g in m.groups() if g)
-        if letter in valid:
-            return letter
-    hits = [k for k, v in options.items() if _norm(v) and _norm(v) == _norm(t)]
-    return hits[0] if len(hits) == 1 else None
-
-
-def _phrases(region: str) -> list[str]:
-    """Candidates stated as "the answer is X" (each up to the end of its line)."""
-    out = []
-    for line in region.splitlines():
-        starts = list(_PHRASE_RE.finditer(line))
-        for m, nxt in zip(starts, starts[1:] + [None]):
-            cand = line[m.end():nxt.start() if nxt else len(line)].strip().rstrip(".")
-            if cand:
-                out.append(cand)
-    return out
-
-
-def _agree(values: list[str | None]) -> str | None:
-    """The one value all non-None candidates agree on, else None (conflicting answers)."""
-    found = {v for v in values if v}
-    return found.pop() if len(found) == 1 else None
-
-
-def rule_parse(kind: str, region: str, item: EvalItem) -> str | None:
-    """A prediction from free answer text by rules, or None when it is not unambiguous."""
-    region = strip_markers(region) if BOX_OPEN in region or BOX_CLOSE in region else region.strip()
-    if not region:
-        return None
-    phrases = _phrases(region)
-    if kind == "choice":
-        options = options_of(item)
-        if phrases:
-            return _agree([_letter(p, options, strict=False) for p in phrases])
-        return _letter(region, options, strict=True)
-    if kind == "number":
-        for cand in (phrases[-1:] if phrases else []) + [region]:
-            nums = _NUMBER_RE.findall(cand)
-            if len(set(nums)) == 1:
-                return nums[0]
-        return None
-    if kind == "grounding":
-        boxes = ["[" + ", ".join(m) + "]" for m in _BOX4_RE.findall(region)]
-        if not boxes:
-            return None
-        return boxes[0] if len(boxes) == 1 else "[" + ", ".join(boxes) + "]"
-    if kind == "gui":
-        found = _JSON_OBJ_RE.findall(region) or _ACTION_RE.findall(region)
-        return found[0].strip() if len(set(found)) == 1 else None
-    # free text (OCR, open answers, short VQA)
-    cand = phrases[-1] if phrases else region
-    return cand if len(cand) <= MAX_TEXT_ANSWER else None
+def free_text_rule(item: EvalItem, region: str) -> str | None:
+    """The rules for one item: its official metric's parser, else the rules of its answer type
+    (a text item whose reference is a number is read as a number)."""
+    if item.metric:
+        return get_metric(item.metric).parse(item, region)
+    kind = parser_kind(item)
+    if kind == "text" and _numeric_reference(item):
+        kind = "number"
+    return rule_parse(kind, region, options_of(item) if kind == "choice" else None)
 
 
 def extract(item: EvalItem, text: str) -> tuple[str | None, str, str]:
@@ -170,10 +113,13 @@ def extract(item: EvalItem, text: str) -> tuple[str | None, str, str]:
     if len(boxes) == 1 and boxes[0]:
         return boxes[0], "box", ""
     rest = _BOX_RE.sub(" ", region)
-    pred = rule_parse(parser_kind(item), rest, item)
+    rest = strip_markers(rest) if BOX_OPEN in rest or BOX_CLOSE in rest else rest.strip()
+    pred = free_text_rule(item, rest) if rest else None
     if pred:
         return pred, "rule", ""
-    return None, "none", "empty box" if boxes else "no box and no rule matched"
+    if boxes:
+        return None, "none", "empty box"
+    return None, "none", "no box, and the rules found no settled answer"
 
 
 # -- verification --------------------------------------------------------------------------------
@@ -226,32 +172,32 @@ def verify_meta(item: EvalItem) -> dict[str, Any]:
     return meta
 
 
-_INVALID_FLAGS = {"unparsable", "empty_box", "no_box"}
+# Reward domains an official metric may hand an answer to (see Verdict.verify).
+METRIC_DOMAINS = ("math", "vqa", "video", "chart")
 
 
 class Scorer:
-    """Extraction + reward-system verification, with an optional LLM parser for leftovers."""
+    """Extraction + official metrics / reward-system verification, with an optional LLM
+    parser for leftovers and a graded judge for metrics scored on a scale."""
 
     def __init__(self, rewards: Any = None, parser: Any = None, anls_threshold: float = 0.5,
-                 judge_model: str | None = None) -> None:
+                 judge_model: str | None = None, grader: Any = None) -> None:
         self._rewards = rewards
         self.parser = parser
+        self.grader = grader
         self.anls_threshold = anls_threshold
         self.judge_model = judge_model
 
     @classmethod
-    def from_settings(cls, settings) -> "Scorer":
+    def from_settings(cls, settings) -> Scorer:
         """Build from ``ScoringSettings``: reward config (+ judge overrides) and the LLM parser."""
-        from thinkvl.eval.judging import build_rewards
+        from thinkvl.eval.judging import Grader, LLMParser, build_rewards
 
         rewards, judge_cfg = build_rewards(settings.rewards_config, settings.judge)
-        parser = None
-        if settings.llm_parser and judge_cfg is not None:
-            from thinkvl.eval.judging import LLMParser
-
-            parser = LLMParser(judge_cfg)
+        parser = LLMParser(judge_cfg) if settings.llm_parser and judge_cfg is not None else None
+        grader = Grader(judge_cfg) if judge_cfg is not None else None
         return cls(rewards, parser, settings.anls_threshold,
-                   judge_cfg.model if judge_cfg is not None else None)
+                   judge_cfg.model if judge_cfg is not None else None, grader)
 
     @property
     def rewards(self):
@@ -266,9 +212,20 @@ class Scorer:
                 "anls_threshold": self.anls_threshold}
 
     def check_domains(self, items: list[EvalItem]) -> None:
-        """Fail before any generation when an item's domain has no verifier configured."""
+        """Fail before any generation when an item's metric is unknown or its domain has no
+        verifier configured."""
+        domains, metrics = set(), set()
+        for it in items:
+            if it.metric:
+                metrics.add(it.metric)
+            else:
+                domains.add(verify_domain(it))
+        for name in metrics:
+            get_metric(name)
+        if metrics:
+            domains |= set(METRIC_DOMAINS)
         unknown = set()
-        for domain in {verify_domain(it) for it in items}:
+        for domain in domains:
             try:
                 self.rewards.resolve_domain(domain)
             except ValueError:
@@ -284,34 +241,95 @@ class Scorer:
     def score_many(self, batch: list[tuple[EvalItem, str, bool]]) -> list[Scored]:
         extracted = [extract(item, text) for item, text, _ in batch]
         self._llm_parse(batch, extracted)
-        todo = [i for i, (pred, _, _) in enumerate(extracted) if pred]
+        out: list[Scored | None] = [None] * len(batch)
+        native, official = [], []
+        for i, ((item, _, truncated), (pred, method, why)) in enumerate(zip(batch, extracted)):
+            flags = {"truncated"} if truncated else set()
+            if pred is None:
+                failed = why.startswith("llm parser failed")
+                if failed:
+                    flags.add("judge_failed")
+                out[i] = Scored(None, method, 0.0, False, True, False, failed, why, flags)
+            elif item.metric:
+                official.append(i)
+            else:
+                native.append(i)
+        self._score_official(batch, extracted, official, out)
+        self._score_native(batch, extracted, native, out)
+        return out  # type: ignore[return-value]
+
+    # -- official metrics ------------------------------------------------------------------------
+
+    def _score_official(self, batch, extracted, todo: list[int], out: list) -> None:
+        verdicts: dict[int, Verdict] = {}
+        for i in todo:
+            item, pred = batch[i][0], extracted[i][0]
+            verdicts[i] = get_metric(item.metric).score(item, pred)
+        graded = [i for i in todo if verdicts[i].grade]
+        deferred = [i for i in todo if verdicts[i].verify and not verdicts[i].grade]
+        grades = self._grade([(batch[i][0], extracted[i][0]) for i in graded])
+        results = self._verify_jobs([
+            {"response": make_response(extracted[i][0]), "domain": verdicts[i].verify,
+             "answer": verdicts[i].reference if verdicts[i].reference is not None
+             else batch[i][0].answer, "question": batch[i][0].question or None, "meta": {}}
+            for i in deferred])
+        for i, r in zip(deferred, results):
+            v = verdicts[i]
+            verdicts[i] = Verdict(float(r.score), bool(r.correct), f"{v.reason}; {r.reason}",
+                                  tuple(v.flags) + tuple(r.flags),
+                                  missing=bool(getattr(r, "missing", False)))
+        for i, g in zip(graded, grades):
+            v = verdicts[i]
+            if g is None:  # no grader configured: the rule score stands, flagged
+                verdicts[i] = Verdict(v.score, v.correct, v.reason or "no judge (rules only)",
+                                      tuple(v.flags) + ("rules_only",))
+            elif g[1] is not None:
+                verdicts[i] = Verdict(0.0, False, f"judge failed: {g[1]}",
+                                      tuple(v.flags) + ("judge_failed",), missing=True)
+            else:
+                verdicts[i] = Verdict(g[0], g[0] >= 1.0, f"graded {g[0]:.1f}",
+                                      tuple(v.flags) + ("judged",))
+        for i in todo:
+            v, (pred, method, _) = verdicts[i], extracted[i]
+            flags = set(v.flags) | ({"truncated"} if batch[i][2] else set())
+            out[i] = Scored(pred, method, 0.0 if v.missing else v.score,
+                            v.correct and not v.missing, invalid=bool(flags & _INVALID_FLAGS),
+                            missing=v.missing, judge_failed=v.missing or "judge_failed" in flags,
+                            reason=v.reason, flags=flags)
+
+    def _grade(self, jobs: list[tuple[EvalItem, str]]):
+        if not jobs:
+            return []
+        if self.grader is None:
+            return [None] * len(jobs)
+        return self.grader.grade_many(jobs)
+
+    # -- thinkvl records: the reward system ------------------------------------------------------
+
+    def _score_native(self, batch, extracted, todo: list[int], out: list) -> None:
         for i in todo:
             item = batch[i][0]
             if item.family == NUMERIC:
                 extracted[i] = (_precise(extracted[i][0], item), *extracted[i][1:])
-        results = self._verify([batch[i][0] for i in todo], [extracted[i][0] for i in todo])
-        verdicts = dict(zip(todo, results))
-        out = []
-        for i, ((item, text, truncated), (pred, method, why)) in enumerate(zip(batch, extracted)):
-            flags = {"truncated"} if truncated else set()
-            if i not in verdicts:
-                failed = why.startswith("llm parser failed")
-                if failed:
-                    flags.add("judge_failed")
-                out.append(Scored(None, method, 0.0, False, True, False, failed, why, flags))
-                continue
-            r = verdicts[i]
+        results = self._verify_jobs([
+            {"response": make_response(extracted[i][0]), "answer": _reference(batch[i][0]),
+             "domain": verify_domain(batch[i][0]), "question": batch[i][0].question or None,
+             "meta": verify_meta(batch[i][0])} for i in todo])
+        for i, r in zip(todo, results):
+            item, (pred, method, _) = batch[i][0], extracted[i]
             score = float(r.score)
             if item.family == OCR and score < self.anls_threshold:
                 score = 0.0
             rflags = set(r.flags)
             judge_failed = bool(getattr(r, "missing", False)) or "judge_failed" in rflags
-            out.append(Scored(pred, method, score, bool(r.correct),
-                              invalid=bool(rflags & _INVALID_FLAGS),
-                              missing=bool(getattr(r, "missing", False)),
-                              judge_failed=judge_failed, reason=str(r.reason),
-                              flags=flags | rflags))
-        return out
+            out[i] = Scored(pred, method, score, bool(r.correct),
+                            invalid=bool(rflags & _INVALID_FLAGS),
+                            missing=bool(getattr(r, "missing", False)),
+                            judge_failed=judge_failed, reason=str(r.reason),
+                            flags=({"truncated"} if batch[i][2] else set()) | rflags)
+
+    def _verify_jobs(self, jobs: list[dict]) -> list[Any]:
+        return self.rewards.score_batch(jobs) if jobs else []
 
     def _llm_parse(self, batch, extracted) -> None:
         """Fill in predictions the box and the rules could not find (the LLM parser)."""
@@ -329,15 +347,6 @@ class Scorer:
                 extracted[i] = (answer, "llm", "")
             else:
                 extracted[i] = (None, "none", "no answer (llm parser found none)")
-
-    def _verify(self, items: list[EvalItem], preds: list[str]) -> list[Any]:
-        if not items:
-            return []
-        rs = self.rewards
-        jobs = [dict(response=make_response(p), answer=_reference(it), domain=verify_domain(it),
-                     question=it.question or None, meta=verify_meta(it))
-                for it, p in zip(items, preds)]
-        return rs.score_batch(jobs)
 
     def close(self) -> None:
         rs = self._rewards

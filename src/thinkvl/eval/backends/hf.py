@@ -113,7 +113,8 @@ class HFBackend:
 
         sampling = Sampling(temperature=gen.temperature if not gen.greedy else 1.0, top_p=gen.top_p,
                             greedy=gen.greedy, think_budget=gen.max_new_tokens,
-                            answer_budget=gen.answer_budget, think=mode == "think")
+                            answer_budget=gen.answer_budget,
+                            think=True)  # the runner already put the mode into the prompt
         was_training = self.model.training
         self.model.eval()
         device = next(self.model.parameters()).device
