@@ -21,9 +21,8 @@ from typing import Any
 from thinkvl.eval.benchmarks import (CHOICE, GROUNDING, GUI, LETTERS, NATIVE, NUMERIC, OCR, OPEN,
                                      EvalItem)
 from thinkvl.format import (ANSWER_CLOSE, ANSWER_OPEN, BOX_CLOSE, BOX_OPEN, THINK_CLOSE,
-                            THINK_OPEN, make_response, strip_markers)
+                            THINK_OPEN, make_response, split_boxes, strip_markers)
 
-_BOX_RE = re.compile(re.escape(BOX_OPEN) + r"(.*?)" + re.escape(BOX_CLOSE), re.DOTALL)
 _PHRASE_RE = re.compile(
     r"(?:final\s+answer|the\s+answer|answer|correct\s+(?:option|choice)|option|choice)"
     r"\s*(?:is\b|would\s+be|should\s+be|[:：=])\s*[:：]?\s*", re.IGNORECASE)
@@ -88,7 +87,8 @@ def options_of(item: EvalItem) -> dict[str, str]:
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"[\s.。]+$", "", re.sub(r"\s+", " ", text.strip().lower()))
+    # rstrip, not a "[\s.]+$" regex: that one is quadratic in a long run of dots
+    return re.sub(r"\s+", " ", text.strip().lower()).rstrip(" .。")
 
 
 def _letter(text: str, options: dict[str, str], strict: bool) -> str | None:
@@ -164,12 +164,12 @@ def extract(item: EvalItem, text: str) -> tuple[str | None, str, str]:
         unclosed = THINK_OPEN in (text or "")
         why = "think block never closed (no answer)" if unclosed else "empty response"
         return None, "none", why
-    boxes = [b.strip() for b in _BOX_RE.findall(region)]
+    found, rest = split_boxes(region)
+    boxes = [b.strip() for b in found]
     if len(boxes) > 1:
         return None, "none", f"{len(boxes)} boxes (one final answer expected)"
     if len(boxes) == 1 and boxes[0]:
         return boxes[0], "box", ""
-    rest = _BOX_RE.sub(" ", region)
     pred = rule_parse(parser_kind(item), rest, item)
     if pred:
         return pred, "rule", ""
