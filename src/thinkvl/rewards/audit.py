@@ -87,7 +87,8 @@ SAMPLES: dict[str, list[Sample]] = {
             45,
             "45",
             "60",
-            tricks={"tolerance_band": "45 ± 5", "spelled_range": "40 to 50"},
+            # 1e999 is inf, and inf - 45 <= 0.05 * inf: "close" to any number with a rel_tol
+            tricks={"tolerance_band": "45 ± 5", "spelled_range": "40 to 50", "overflow": "1e999"},
         ),
         Sample(
             "Which region had the highest sales?",
@@ -133,7 +134,13 @@ SAMPLES: dict[str, list[Sample]] = {
             "right",
             paraphrase="towards the left-hand side",
         ),
-        Sample("How many times does the ball bounce?", 3, "3", "5", tricks={"range": "2-4"}),
+        Sample(
+            "How many times does the ball bounce?",
+            3,
+            "3",
+            "5",
+            tricks={"range": "2-4", "overflow": "1e999"},
+        ),
     ],
     "open": [
         Sample(

@@ -13,7 +13,7 @@ from typing import Any
 from .. import result as R
 from ..extract import normalize_answer, unwrap_latex
 from ..result import Outcome
-from .base import Ctx, Verifier, register
+from .base import Ctx, Verifier, describe, reference_text, register
 
 _PREFIX_RE = re.compile(
     r"^(?:the\s+)?(?:correct\s+|final\s+)?(?:answer|option|choice)(?:\s+is)?\s*[:：]?\s*",
@@ -74,10 +74,10 @@ class ChoiceVerifier(Verifier):
 
     def check(self, box: str, gold: Any, ctx: Ctx) -> Outcome:
         options = options_of(ctx.meta)
-        want, _ = extract_letter(str(gold), options) if gold is not None else (None, "")
+        want, _ = extract_letter(reference_text(gold), options) if gold is not None else (None, "")
         if want is None:
             return Outcome(
-                0.0, False, f"reference {gold!r} is not an option letter", None, (R.NO_REFERENCE,)
+                0.0, False, f"reference {describe(gold)} is not an option letter", None, (R.NO_REFERENCE,)
             )
         got, why = extract_letter(box, options)
         if got is None:

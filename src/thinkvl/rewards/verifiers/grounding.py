@@ -16,7 +16,7 @@ from thinkvl.config import Section
 from .. import result as R
 from ..extract import parse_boxes, valid_box
 from ..result import Outcome
-from .base import Ctx, Verifier, register
+from .base import Ctx, Verifier, describe, register
 
 
 class GroundingOptions(Section):
@@ -90,7 +90,7 @@ class GroundingVerifier(Verifier):
         want = gold_boxes(gold)
         if not want:
             return Outcome(
-                0.0, False, f"reference {gold!r} holds no boxes", None, (R.NO_REFERENCE,)
+                0.0, False, f"reference {describe(gold)} holds no boxes", None, (R.NO_REFERENCE,)
             )
         pred = parse_boxes(box)
         if not pred:
