@@ -178,11 +178,15 @@ def audit(
 
 
 def _print_audit(report: Any) -> None:
-    probes = list(dict.fromkeys(r.probe for r in report.results))
+    def row(probe: str) -> str:  # the template families (hedge:…, injection:…) share a row
+        family, sep, _ = probe.partition(":")
+        return f"{family} forms" if sep else probe
+
+    probes = list(dict.fromkeys(row(r.probe) for r in report.results))
     probes.sort(key=lambda p: 0 if p == "control" else 1 if p == "judge_control" else 2)
     cells: dict[tuple[str, str], Any] = {}
-    for r in report.results:  # several samples per domain: keep the worst case
-        key = (r.domain, r.probe)
+    for r in report.results:  # several samples or forms per cell: keep the worst case
+        key = (r.domain, row(r.probe))
         prev = cells.get(key)
         if (
             prev is None

@@ -167,10 +167,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "video": {"verifier": "text", "judge": True},
         "spatial": {"verifier": "text", "judge": True, "options": {"rel_tol": 0.0}},
         "long_doc": {"verifier": "text", "judge": True, "guards": dict(_FREE)},
-        "grounding": {
+        "grounding": {  # hedge words on: "approximately [box]" is no answer (issue 20)
             "verifier": "grounding",
-            "guards": {**_OWN_RULES, "hedge": False},
-            "options": {"iou_threshold": 0.5, "max_box_ratio": 2.0},
+            "guards": {**_OWN_RULES, **_NO_RANGES},
+            "options": {"iou_threshold": 0.5, "max_box_ratio": 1.0},
         },
         "gui": {
             "verifier": "gui",

@@ -25,6 +25,9 @@ _MANY_RE = re.compile(
 )
 
 
+_MARKED_LETTER_RE = re.compile(r"[(\[]\s*([A-Z])\s*[)\]]|(?<![A-Za-z])([A-Z])\)")
+
+
 def options_of(meta: dict[str, Any]) -> dict[str, str]:
     """``meta["options"]`` as {letter: text}; a list is lettered A, B, C …"""
     opts = meta.get("options") if isinstance(meta, dict) else None
@@ -50,6 +53,10 @@ def extract_letter(box: str, options: dict[str, str]) -> tuple[str | None, str]:
     m = _ONE_RE.match(text)
     if m and m.group(1) in valid:
         letter, rest = m.group(1), m.group(2).strip().rstrip(".")
+        marked = {a or b for a, b in _MARKED_LETTER_RE.findall(rest)}
+        others = {x for x in marked if x in valid and x != letter}
+        if others and (not options or _match_option(rest, options) is None):
+            return None, "several options listed"  # "(B)(C)", "B (C)": read as B before
         if rest and options:
             other = _match_option(rest, options)
             if other is not None and other != letter:
