@@ -46,3 +46,21 @@ def test_random_responses_in_every_domain():
         results = rs.score_batch(list(fuzz_items(cfg, 3000, seed=20)))
         _check([r for r in results if "timeout" not in r.flags or r.verifier != "math"])
         assert rs.summary()["limits"]["timeouts"] == 0
+
+
+def test_correct_and_score_agree_on_fuzzed_responses():
+    """Issue 20, finding 11: results with correct=True and score 0 (a penalty took the reward)
+    were read as passes by the curriculum and dynamic sampling."""
+    cfg = default_config()
+    items = list(fuzz_items(cfg, 2000, seed=11))
+    loop = "I think the answer is 3. Let me check again. " * 40
+    items.append({"response": f"<think>{loop}</think><answer><|begin_of_box|>3<|end_of_box|>"
+                  "</answer>", "answer": 3, "domain": "counting"})
+    with RewardSystem(cfg, judge=GullibleJudge()) as rs:
+        results = rs.score_batch(items)
+    for r in results:
+        if r.correct:
+            assert r.score == 1.0 and "penalized" not in r.flags, r
+        if "penalized" in r.flags:
+            assert not r.correct
+    assert "penalized" in results[-1].flags and not results[-1].correct

@@ -301,9 +301,12 @@ class RewardSystem:
         score = float(out.score) * work.factor
         score = 0.0 if math.isnan(score) else min(1.0, max(0.0, score))  # NaN: a broken verifier
         flags = work.flags | set(out.flags) if out.flags else work.flags
+        correct = bool(out.correct) and work.factor == 1.0 and score > 0
+        if out.correct and not correct:
+            flags = flags | {R.PENALIZED}  # right answer, reward taken: not a pass (issue 20)
         return RewardResult(
             score,
-            bool(out.correct),
+            correct,
             out.extracted,
             work.verifier,
             out.reason + work.notes,
