@@ -3,8 +3,9 @@
 The parser asks the judge endpoint (any OpenAI-compatible server, the same one the reward
 system judges with) to *extract* the final answer a response states — never to solve the
 question. The response sits between nonce markers as untrusted data, a reply of ``NONE`` means
-no answer, and extractions are cached on disk keyed by (model, prompt), so re-scoring a run is
-free. A failed call is reported as such, never turned into a guess.
+no answer, and extractions are cached on disk keyed by (server, model, prompt), so re-scoring a
+run is free. A failed call is reported as such, never turned into a guess; ``timeout_s`` bounds
+each whole attempt and one item that cannot be sent fails alone (as in the reward judge).
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ class LLMParser:
         self.cache_dir = Path(cfg.cache_dir).expanduser() / "parse" if cfg.cache_dir else None
 
     def _key(self, messages: list[dict]) -> str:
-        blob = json.dumps({"v": PARSER_VERSION, "model": self.model, "messages": messages},
-                          sort_keys=True, ensure_ascii=False)
+        blob = json.dumps({"v": PARSER_VERSION, "server": self.cfg.base_url, "model": self.model,
+                           "messages": messages}, sort_keys=True, ensure_ascii=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def _cached(self, key: str) -> tuple[str | None] | None:
@@ -113,7 +114,15 @@ class LLMParser:
             return list(await asyncio.gather(*(self._one(client, sem, it, r) for it, r in jobs)))
 
     async def _one(self, client, sem, item: EvalItem, region: str) -> tuple[str | None, str | None]:
-        messages = parser_messages(item, region)
+        try:
+            return await self._parse_one(client, sem, item, region)
+        except Exception as exc:  # noqa: BLE001 - this item fails alone, never its batch
+            return None, f"cannot parse this item: {type(exc).__name__}: {exc}"[:300]
+
+    async def _parse_one(self, client, sem, item: EvalItem, region: str):
+        from thinkvl.rewards.judge import utf8_safe
+
+        messages = parser_messages(item, utf8_safe(region))
         key = self._key(messages)
         hit = self._cached(key)
         if hit is not None:
@@ -125,9 +134,10 @@ class LLMParser:
                     jitter = 0.5 + random.random()
                     await asyncio.sleep(self.cfg.backoff_s * 2 ** (attempt - 1) * jitter)
                 try:
-                    r = await client.post(f"{self.cfg.base_url}/chat/completions", json={
-                        "model": self.model, "messages": messages, "temperature": 0.0,
-                        "max_tokens": 64})
+                    r = await asyncio.wait_for(client.post(
+                        f"{self.cfg.base_url}/chat/completions", json={
+                            "model": self.model, "messages": messages, "temperature": 0.0,
+                            "max_tokens": 64}), self.cfg.timeout_s)
                     if r.status_code != 200:
                         error = f"HTTP {r.status_code}: {r.text[:200]}"
                         if r.status_code < 500 and r.status_code != 429:
