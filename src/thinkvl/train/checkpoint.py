@@ -4,7 +4,10 @@ Layout of ``run_dir/checkpoints/step_NNNNNN/``:
 - ``model/``: an ordinary Hugging Face folder (safetensors + config + processor), loadable on its
   own by ``load_model`` / vLLM / any tool;
 - ``trainer_state.pt``: full optimizer state, scheduler, step, every rank's RNG states (python,
-  numpy, torch, CUDA) and the caller's ``extra`` (data position, curriculum, …).
+  numpy, torch, CUDA) and the caller's ``extra`` (data position, curriculum, …), as tensors and
+  plain containers only. It is read with ``torch.load(weights_only=True)``: a run folder is
+  data, and a crafted pickle in it must never run code on ``--resume`` (issue 20, finding 1).
+  Anything else in the file is refused with :class:`UnsafeCheckpoint`.
 
 Writing is atomic: everything goes into a temporary folder, is fsync'ed, and is renamed into
 place; only then is ``checkpoints/latest`` (a one-line file) replaced atomically. A crash while
@@ -29,7 +32,11 @@ CHECKPOINTS = "checkpoints"
 LATEST = "latest"
 STATE_FILE = "trainer_state.pt"
 MODEL_DIR = "model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: numpy RNG state as a tensor, loadable with weights_only=True
+
+
+class UnsafeCheckpoint(ValueError):
+    """A trainer state that holds more than tensors and plain containers (refused unread)."""
 
 
 def _options(**kw):
@@ -43,7 +50,11 @@ def step_dir(run_dir: str | Path, step: int) -> Path:
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every RNG's state as tensors and plain values (what ``weights_only`` loading accepts)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    numpy_state = {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                   "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+    state = {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -51,7 +62,9 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    n = state["numpy"]
+    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                         n["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -163,8 +176,17 @@ def _prune(root: Path, keep_last: int, keep: str) -> None:
     for old in steps[:-keep_last] if keep_last > 0 else []:
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True)
-    for stale in root.glob(".tmp-step_*"):  # left by a crash mid-save
-        shutil.rmtree(stale, ignore_errors=True)
+    _clear_debris(root, (".tmp-step_*", ".old-step_*"))  # left by a crash mid-save
+
+
+def _clear_debris(folder: Path, patterns: tuple[str, ...]) -> None:
+    """Remove half-written folders a killed save or export left behind."""
+    for pattern in patterns:
+        for stale in folder.glob(pattern):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
@@ -194,7 +216,7 @@ def load_checkpoint(path: str | Path, model, optimizer, scheduler=None,
     path = Path(path)
     if not _complete(path):
         raise FileNotFoundError(f"{path} is not a complete checkpoint (needs {STATE_FILE} and {MODEL_DIR}/)")
-    state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=False)
+    state = read_state(path / STATE_FILE)
     rank = torch.distributed.get_rank() if D.is_initialized() else 0
     distributed = D.is_initialized()
     if load_model_weights:
@@ -216,6 +238,26 @@ def load_checkpoint(path: str | Path, model, optimizer, scheduler=None,
     return {"step": int(state["step"]), "extra": state.get("extra") or {}}
 
 
+def read_state(file: Path) -> dict:
+    """The trainer state, loaded with ``weights_only=True`` (never unpickles code)."""
+    import pickle
+
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__
+        raise UnsafeCheckpoint(
+            f"{file}: refused to load: it holds Python objects other than tensors and plain "
+            f"containers, and loading them could run code ({reason}). thinkvl never writes such "
+            "files; only resume from checkpoints you wrote yourself, and if this one is yours "
+            f"(an older thinkvl, format 1), re-create it by training again from its model/ folder"
+        ) from None
+    if not isinstance(state, dict) or state.get("version") != FORMAT_VERSION:
+        found = state.get("version") if isinstance(state, dict) else type(state).__name__
+        raise UnsafeCheckpoint(f"{file}: trainer state format {found!r}, expected {FORMAT_VERSION}")
+    return state
+
+
 def has_final(run_dir: str | Path) -> bool:
     """Whether the run finished: ``final/`` is written last and atomically."""
     return (Path(run_dir) / "final" / "config.json").exists()
@@ -234,7 +276,7 @@ def export_final(run_dir: str | Path, model, processor) -> Path:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         tmp = run_dir / f".tmp-final-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
+        _clear_debris(run_dir, (".tmp-final-*", ".old-final-*"))  # left by a kill mid-export
         _save_hf(model, processor, model_sd, tmp)
         _fsync_tree(tmp)
         if final.exists():
