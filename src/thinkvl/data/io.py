@@ -27,12 +27,14 @@ import json
 import logging
 import os
 import random
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from thinkvl.data.mediacheck import MediaPolicy
 from thinkvl.data.schema import (
     Problem,
     RecordError,
@@ -143,18 +145,69 @@ def _scan_jsonl(path: Path, line: int, byte: int) -> Iterator[tuple[int, int, by
                 yield line, byte, raw
 
 
-def _decode_json(raw: bytes, file: Path | str, line: int) -> dict[str, Any]:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (write null, or a number)")
+
+
+_SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def decode_line(raw: bytes, file: Path | str, line: int) -> dict[str, Any]:
+    """One JSON Lines record, or a ``RecordError`` naming FILE:LINE and what is wrong — for
+    every malformed input, not only a syntax error: invalid UTF-8, lone surrogates (text that
+    cannot be written back as UTF-8), NaN/Infinity, integers past Python's 4,300-digit limit,
+    and nesting deeper than the parser's recursion limit (100k-deep arrays crashed ``data
+    check`` and ``reward score`` with tracebacks)."""
     try:
-        rec = json.loads(raw)
+        rec = json.loads(raw, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise RecordError(file, line, "json",
                           f"invalid JSON: {exc.msg} (column {exc.colno})") from None
     except UnicodeDecodeError as exc:
         raise RecordError(file, line, "json", f"not UTF-8 text: {exc.reason}") from None
+    except RecursionError:
+        raise RecordError(file, line, "json", "nested too deeply to read") from None
+    except ValueError as exc:  # NaN/Infinity, an integer with more than 4,300 digits
+        why = str(exc).split(";")[0]
+        if "digits" in why:
+            why = ("an integer with more digits than Python reads (4,300); write it as a "
+                   f"string ({why.split(': ')[-1]})")
+        raise RecordError(file, line, "json", why) from None
     if not isinstance(rec, dict):
         kind = "array" if isinstance(rec, list) else type(rec).__name__
         raise RecordError(file, line, "record", f"expected a JSON object, got {kind}")
+    if _SURROGATE_ESCAPE_RE.search(raw):
+        where = _lone_surrogate(rec, "")
+        if where is not None:
+            raise RecordError(file, line, where or "record", "holds a lone surrogate "
+                              "(\\ud800-\\udfff without its pair): not valid Unicode text")
     return rec
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """The field path of the first string (or key) that is not encodable UTF-8, else None."""
+    stack = [(value, path)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return path
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                sub = f"{path}.{k}" if path else str(k)
+                try:
+                    k.encode("utf-8")
+                except UnicodeEncodeError:
+                    return path or "record"
+                stack.append((v, sub))
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
+    return None
+
+
+_decode_json = decode_line
 
 
 def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -254,10 +307,17 @@ class _ParquetDecoder:
                 continue
             if key in self.json_columns:
                 try:
-                    value = json.loads(value)
-                except (json.JSONDecodeError, TypeError) as exc:
+                    text = value
+                    value = json.loads(text, parse_constant=_no_constant)
+                except (ValueError, TypeError, RecursionError) as exc:
+                    why = "nested too deeply" if isinstance(exc, RecursionError) else \
+                        str(exc).split(";")[0]
                     raise RecordError(file, line, key,
-                                      f"column holds invalid JSON: {exc}") from None
+                                      f"column holds invalid JSON: {why}") from None
+                if isinstance(text, str) and _SURROGATE_ESCAPE_RE.search(text.encode()) \
+                        and _lone_surrogate(value, key) is not None:
+                    raise RecordError(file, line, key, "holds a lone surrogate: not valid "
+                                      "Unicode text")
                 if key == "extra" and isinstance(value, dict):
                     extra = value
                     continue
@@ -394,7 +454,7 @@ class RecordStream:
     def __init__(self, files: list[Path], *, rank: int = 0, world_size: int = 1,
                  shuffle_seed: int | None = None, buffer_size: int = 10_000,
                  skip_invalid: bool = False, validate: bool = True, kind: str | None = None,
-                 max_problems: int = 100) -> None:
+                 max_problems: int = 100, media_roots: tuple = ()) -> None:
         if world_size < 1 or not 0 <= rank < world_size:
             raise ValueError(f"rank must be in [0, world_size), got rank={rank}, "
                              f"world_size={world_size}")
@@ -408,6 +468,7 @@ class RecordStream:
         self.shuffle_seed, self.buffer_size = shuffle_seed, buffer_size
         self.skip_invalid, self.validate = skip_invalid, validate
         self.kind = normalize_kind(kind)
+        self.media = MediaPolicy(tuple(Path(r) for r in media_roots))
         self.max_problems = max_problems
         self.epoch = 0
         self.skipped = 0
@@ -498,7 +559,8 @@ class RecordStream:
         try:
             rec = self._decode(path, line, raw)
             if self.validate:
-                problems = validate_record(rec, base_dir=path.parent, kind=self.kind)
+                problems = validate_record(rec, base_dir=path.parent, kind=self.kind,
+                                           media=self.media)
                 errs = errors_only(problems)
                 if errs:
                     raise _record_error(path, line, errs)
@@ -557,7 +619,7 @@ class RecordStream:
 def read_records(path_or_glob: PathSpec, *, rank: int = 0, world_size: int = 1,
                  shuffle_seed: int | None = None, skip_invalid: bool = False,
                  validate: bool = True, kind: str | None = None, buffer_size: int = 10_000,
-                 max_problems: int = 100) -> RecordStream:
+                 max_problems: int = 100, media_roots: tuple = ()) -> RecordStream:
     """Stream records from files/globs/folders for one data-parallel rank (see ``RecordStream``).
 
     By default a bad record raises ``RecordError`` (``FILE:LINE: field: problem``); with
@@ -566,7 +628,7 @@ def read_records(path_or_glob: PathSpec, *, rank: int = 0, world_size: int = 1,
     return RecordStream(expand_paths(path_or_glob), rank=rank, world_size=world_size,
                         shuffle_seed=shuffle_seed, buffer_size=buffer_size,
                         skip_invalid=skip_invalid, validate=validate, kind=kind,
-                        max_problems=max_problems)
+                        max_problems=max_problems, media_roots=media_roots)
 
 
 # -- helpers -------------------------------------------------------------------------------------

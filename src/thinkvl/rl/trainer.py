@@ -89,7 +89,8 @@ class RLTrainer:
         self.processor = load_processor(cfg.model)
         model = load_model(cfg.model, device=self.info.device)
         self.rewards = RewardSystem.from_yaml(cfg.rewards) if cfg.rewards else RewardSystem()
-        self.prompts = load_prompts(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
+        self.prompts = load_prompts(cfg.data.train, skip_invalid=cfg.data.skip_invalid,
+                                    media_roots=tuple(cfg.data.media_roots))
         self.by_id = {p.id: p for p in self.prompts}
         c = cfg.curriculum
         self.curriculum = Curriculum(
