@@ -27,13 +27,18 @@ import json
 import logging
 import os
 import random
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from thinkvl.data.jsonline import (  # noqa: F401 - decode_line is part of this module's API
+    SURROGATE_ESCAPE_RE,
+    decode_line,
+    lone_surrogate,
+    no_constant,
+)
 from thinkvl.data.mediacheck import MediaPolicy
 from thinkvl.data.schema import (
     Problem,
@@ -145,68 +150,6 @@ def _scan_jsonl(path: Path, line: int, byte: int) -> Iterator[tuple[int, int, by
                 yield line, byte, raw
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON (write null, or a number)")
-
-
-_SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
-def decode_line(raw: bytes, file: Path | str, line: int) -> dict[str, Any]:
-    """One JSON Lines record, or a ``RecordError`` naming FILE:LINE and what is wrong — for
-    every malformed input, not only a syntax error: invalid UTF-8, lone surrogates (text that
-    cannot be written back as UTF-8), NaN/Infinity, integers past Python's 4,300-digit limit,
-    and nesting deeper than the parser's recursion limit (100k-deep arrays crashed ``data
-    check`` and ``reward score`` with tracebacks)."""
-    try:
-        rec = json.loads(raw, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise RecordError(file, line, "json",
-                          f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except UnicodeDecodeError as exc:
-        raise RecordError(file, line, "json", f"not UTF-8 text: {exc.reason}") from None
-    except RecursionError:
-        raise RecordError(file, line, "json", "nested too deeply to read") from None
-    except ValueError as exc:  # NaN/Infinity, an integer with more than 4,300 digits
-        why = str(exc).split(";")[0]
-        if "digits" in why:
-            why = ("an integer with more digits than Python reads (4,300); write it as a "
-                   f"string ({why.split(': ')[-1]})")
-        raise RecordError(file, line, "json", why) from None
-    if not isinstance(rec, dict):
-        kind = "array" if isinstance(rec, list) else type(rec).__name__
-        raise RecordError(file, line, "record", f"expected a JSON object, got {kind}")
-    if _SURROGATE_ESCAPE_RE.search(raw):
-        where = _lone_surrogate(rec, "")
-        if where is not None:
-            raise RecordError(file, line, where or "record", "holds a lone surrogate "
-                              "(\\ud800-\\udfff without its pair): not valid Unicode text")
-    return rec
-
-
-def _lone_surrogate(value: Any, path: str) -> str | None:
-    """The field path of the first string (or key) that is not encodable UTF-8, else None."""
-    stack = [(value, path)]
-    while stack:
-        value, path = stack.pop()
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return path
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                sub = f"{path}.{k}" if path else str(k)
-                try:
-                    k.encode("utf-8")
-                except UnicodeEncodeError:
-                    return path or "record"
-                stack.append((v, sub))
-        elif isinstance(value, list):
-            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
-    return None
-
-
 _decode_json = decode_line
 
 
@@ -308,14 +251,14 @@ class _ParquetDecoder:
             if key in self.json_columns:
                 try:
                     text = value
-                    value = json.loads(text, parse_constant=_no_constant)
+                    value = json.loads(text, parse_constant=no_constant)
                 except (ValueError, TypeError, RecursionError) as exc:
                     why = "nested too deeply" if isinstance(exc, RecursionError) else \
                         str(exc).split(";")[0]
                     raise RecordError(file, line, key,
                                       f"column holds invalid JSON: {why}") from None
-                if isinstance(text, str) and _SURROGATE_ESCAPE_RE.search(text.encode()) \
-                        and _lone_surrogate(value, key) is not None:
+                if isinstance(text, str) and SURROGATE_ESCAPE_RE.search(text.encode()) \
+                        and lone_surrogate(value, key) is not None:
                     raise RecordError(file, line, key, "holds a lone surrogate: not valid "
                                       "Unicode text")
                 if key == "extra" and isinstance(value, dict):
