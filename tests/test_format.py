@@ -42,3 +42,34 @@ def test_nothink_helpers():
 def test_parser_never_raises_on_odd_input():
     for text in ["", "<think>", "</think></think>", "<answer></answer>" * 3, None]:
         parse_response(text)  # type: ignore[arg-type]
+
+
+def test_box_scan_matches_the_regex_it_replaced():
+    """split_boxes gives exactly what the old lazy regex found (and its substitution left)."""
+    import random
+    import re
+
+    from thinkvl.format import BOX_CLOSE, BOX_OPEN, split_boxes
+
+    old = re.compile(re.escape(BOX_OPEN) + r"(.*?)" + re.escape(BOX_CLOSE), re.DOTALL)
+    rng = random.Random(0)
+    alphabet = [BOX_OPEN, BOX_CLOSE, "x", "7", " ", "\n", "<answer>"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert split_boxes(text) == (old.findall(text), old.sub(" ", text)), repr(text)
+
+
+def test_parsing_is_linear_in_unclosed_markers():
+    """Issue 20, finding 2: 8,000 unclosed box openers took 12.6 s (every opener rescanned to
+    the end). A policy repeating one special token must not stall training: 1 MB of openers
+    (62,500) now parses in linear time. The budget is ~1000x what the linear scan needs."""
+    import time
+
+    from thinkvl.format import BOX_OPEN
+
+    answer = BOX_OPEN * 62_500
+    for text in (f"<think>x</think><answer>{answer}</answer>", f"<think>{answer}</think>"):
+        start = time.perf_counter()
+        parsed = parse_response(text)
+        assert time.perf_counter() - start < 2.0
+        assert not parsed.well_formed and parsed.box is None

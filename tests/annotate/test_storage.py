@@ -63,7 +63,7 @@ def test_migrations_build_the_models_schema(db_url):
         assert diff == [], diff
         tables = set(inspect(engine).get_table_names())
         assert {"users", "projects", "memberships", "media", "tasks", "field_values",
-                "draft_outputs", "events", "settings", "alembic_version"} == tables
+                "draft_outputs", "events", "settings", "login_sessions", "alembic_version"} == tables
         secret = ensure_secret(engine)
         assert len(secret) > 40 and ensure_secret(engine) == secret  # kept across restarts
     finally:

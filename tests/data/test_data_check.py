@@ -14,7 +14,9 @@ from thinkvl.commands.data import app
 from thinkvl.data.check import check_file
 from thinkvl.data.io import write_parquet
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
+# a whole 1x1 PNG: data check decodes images now, and a bare header is a truncated file
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c"
+                    "49444154789c6338c1c00000025c00c943c812460000000049454e44ae426082")
 RESPONSE = "<think>two</think><answer><|begin_of_box|>2<|end_of_box|></answer>"
 ROOT = Path(__file__).resolve().parents[2]
 

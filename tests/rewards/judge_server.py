@@ -31,8 +31,12 @@ class FakeJudgeServer:
                     server.headers.append(dict(self.headers))
                     n = len(server.requests)
                 status, content = server.reply(body, n)
+                trickle = 0.0
                 if status == -1:  # hang past the client's timeout
                     time.sleep(float(content))
+                    status, content = 200, "CORRECT"
+                elif status == -2:  # answer, but one byte at a time (each read stays short)
+                    trickle = float(content)
                     status, content = 200, "CORRECT"
                 payload = (
                     json.dumps(
@@ -46,7 +50,13 @@ class FakeJudgeServer:
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if trickle:
+                        for i in range(len(payload)):
+                            self.wfile.write(payload[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(trickle)
+                    else:
+                        self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

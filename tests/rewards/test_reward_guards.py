@@ -54,7 +54,8 @@ def test_language_mix_in_box_is_rejected_and_in_text_penalised(rs):
         "vqa",
         question="Which way does the arrow point?",
     )
-    assert r.correct and r.score == 0.5 and "language_mix" in r.flags
+    # correct and score agree (issue 20, finding 11): a penalised right answer is not a pass
+    assert not r.correct and r.score == 0.5 and {"language_mix", "penalized"} <= r.flags
     zh = rs.score(
         resp("3", think="我数了三个红色方块。"), 3, "counting", question="有几个红色方块？"
     )
@@ -73,7 +74,8 @@ def test_language_without_question_uses_the_dominant_script(rs):
 def test_repetition_penalty(rs):
     loop = "I think the answer is 3. Let me check again. " * 40
     r = rs.score(resp("3", think=loop), 3, "counting")
-    assert r.score == 0 and "repetition" in r.flags and r.correct
+    # it was correct=True with score 0 before, and the curriculum counted it as a pass
+    assert r.score == 0 and {"repetition", "penalized"} <= r.flags and not r.correct
     natural = " ".join(
         f"Step {i}: square {i} at row {i % 3}, column {(i * 7) % 5} is red or blue."
         for i in range(40)

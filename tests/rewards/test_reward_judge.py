@@ -192,3 +192,37 @@ def test_judge_enabled_without_url_is_a_config_error():
 
     with pytest.raises(ConfigError, match="base_url"):
         RewardSystem({"judge": {"enabled": True}})
+
+
+# ---------------------------------------------------------------- issue 20, finding 8
+def test_cache_key_includes_the_server(tmp_path):
+    """A verdict from one judge server was replayed for another sharing the cache folder."""
+    with FakeJudgeServer(lambda b, n: (200, "CORRECT")) as yes, \
+            FakeJudgeServer(lambda b, n: (200, "INCORRECT")) as no:
+        assert judged_rs(yes.base_url, tmp_path).score(resp("on the left"), "left", "vqa").correct
+        r = judged_rs(no.base_url, tmp_path).score(resp("on the left"), "left", "vqa")
+        assert not r.correct and "cached" not in r.reason and len(no.requests) == 1
+
+
+def test_timeout_bounds_the_whole_request(tmp_path):
+    """A server trickling its answer a byte at a time kept each read under timeout_s and held
+    an item 38 s at timeout_s=1; the limit now covers the whole attempt."""
+    with FakeJudgeServer(lambda b, n: (-2, "0.1")) as srv:
+        rs = judged_rs(srv.base_url, tmp_path, max_retries=0, timeout_s=0.5)
+        start = time.monotonic()
+        r = rs.score(resp("on the left"), "left", "vqa")
+        assert time.monotonic() - start < 4  # the ~80-byte reply takes ~8 s to trickle
+        assert r.missing and "judge_failed" in r.flags and "imeout" in r.reason
+
+
+def test_one_bad_prediction_never_fails_the_batch(tmp_path):
+    """A lone surrogate cannot be encoded as UTF-8; it failed the cache key and with it every
+    other item of the batch."""
+    with FakeJudgeServer(correct_if_left) as srv:
+        rs = judged_rs(srv.base_url, tmp_path)
+        items = [{"response": resp(box), "answer": "left", "domain": "vqa"}
+                 for box in ("on the left", "to the left \ud800", "the up side")]
+        out = rs.score_batch(items)
+        assert out[0].correct and not out[0].missing
+        assert not out[2].correct and not out[2].missing
+        assert out[1].correct or out[1].missing  # judged, or failed alone

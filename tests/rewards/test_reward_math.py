@@ -164,3 +164,30 @@ def test_batch_mixes_domains_and_batches_symbolic_work(rs):
     out = rs.score_batch(items)
     assert [r.correct for r in out] == [True, True, True, True]
     assert [r.domain for r in out] == ["math", "counting", "math", "ocr"]
+
+
+def test_a_killed_item_returns_at_its_limit_not_after_the_restart(monkeypatch):
+    """Issue 20, finding 11: a timeout cost ~3 s at a 2 s limit (10 s when the replacement
+    started cold), because the pool waited for the new worker before answering. The wait now
+    falls on the next batch, before its items' clocks start. Replacements are made slow here
+    (3 s) so the difference cannot hide in a fast machine."""
+    from thinkvl.rewards.verifiers import mathpool
+
+    pool = MathPool(workers=1, timeout_s=0.5, soft=False, spare=False)
+    try:
+        pool.verify_many([("1", "1")])
+        real = mathpool._Process.wait_ready
+
+        def slow_start(self):
+            if not self.ready:
+                time.sleep(3.0)
+            real(self)
+
+        monkeypatch.setattr(mathpool._Process, "wait_ready", slow_start)
+        start = time.monotonic()
+        out = pool.verify_many([("2", "(10^{6})!")])
+        assert out[0].status == "timeout" and time.monotonic() - start < 2.5
+        after = pool.verify_many([("3/4", "0.75")])  # waits for the replacement, then works
+        assert after[0].status == "ok" and after[0].equal and pool.restarts == 1
+    finally:
+        pool.close()

@@ -89,3 +89,59 @@ def test_export_final(tiny, tmp_path):
     assert final == tmp_path / "final" and ckpt.has_final(tmp_path)
     again = load_model(final)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+
+
+class _Evil:
+    """Unpickling this opens (creates) a file: stands in for any code a pickle may run."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_crafted_pickle_is_refused_unread(tiny, tmp_path):
+    """Issue 20, finding 1: trainer_state.pt was read with weights_only=False, so a crafted
+    file in a run folder ran code on --resume."""
+    model, opt, sched = _setup(tiny)
+    path = ckpt.save_checkpoint(tmp_path, 1, model, load_processor(tiny), opt, sched,
+                                extra={"data": {"x": 1}})
+    state = torch.load(path / ckpt.STATE_FILE, weights_only=True)  # what thinkvl writes loads safely
+    marker = tmp_path / "pwned"
+    state["extra"] = {"data": _Evil(marker)}
+    torch.save(state, path / ckpt.STATE_FILE)
+    fresh = load_model(tiny)
+    opt2 = torch.optim.AdamW(fresh.parameters(), lr=1e-3)
+    with pytest.raises(ckpt.UnsafeCheckpoint, match="refused to load.*only resume from checkpoints you wrote"):
+        ckpt.load_checkpoint(path, fresh, opt2)
+    assert not marker.exists()
+
+
+def test_export_clears_what_a_kill_left(tiny, tmp_path):
+    """Issue 20, finding 11: .tmp-final-* folders stayed after a kill during export."""
+    model, _, _ = _setup(tiny)
+    for name in (".tmp-final-999999", ".old-final-999998"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.safetensors").write_bytes(b"half")
+    ckpt.export_final(tmp_path, model, load_processor(tiny))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final"]
+
+
+def test_rl_state_round_trips_through_safe_loading(tiny, tmp_path):
+    """What the RL trainer puts in ``extra`` (curriculum RNG with 128-bit ints, pass rates with
+    gaps, counters) is plain data that weights_only loading accepts."""
+    import numpy as np
+
+    model, opt, sched = _setup(tiny)
+    extra = {"curriculum": {"pass_rate": [None, 0.25], "ids": ["a", "b"],
+                            "rng": np.random.default_rng(5).bit_generator.state},
+             "expansion": {"value": 1.5, "last_invalid_rate": 0.2}, "counters": {"steps": 3}}
+    np.random.seed(3)
+    path = ckpt.save_checkpoint(tmp_path, 2, model, load_processor(tiny), opt, sched, extra=extra)
+    expect = np.random.random()
+    fresh = load_model(tiny)
+    opt2 = torch.optim.AdamW(fresh.parameters(), lr=1e-3)
+    sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, lambda s: 1.0)
+    state = ckpt.load_checkpoint(path, fresh, opt2, sched2)
+    assert state["extra"] == extra and np.random.random() == expect

@@ -40,8 +40,11 @@ def project_for(session: Session, user: User, slug: str, at_least: str = "annota
     return project
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL; a larger one in a URL failed in the driver
+
+
 def task_for(session: Session, user: User, task_id: int, at_least: str = "annotator") -> Task:
-    task = session.get(Task, task_id)
+    task = session.get(Task, task_id) if 0 < task_id <= MAX_ID else None
     if task is None:
         raise NotFound(f"no task {task_id}")
     require(session, user, task.project, at_least)
@@ -49,7 +52,7 @@ def task_for(session: Session, user: User, task_id: int, at_least: str = "annota
 
 
 def media_for(session: Session, user: User, media_id: int) -> Media:
-    media = session.get(Media, media_id)
+    media = session.get(Media, media_id) if 0 < media_id <= MAX_ID else None
     if media is None:
         raise NotFound(f"no media {media_id}")
     project = session.get(Project, media.project_id)

@@ -10,14 +10,19 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from thinkvl.annotate import access, stats, workflow
-from thinkvl.annotate.app import current_user, get_db
+from thinkvl.annotate.deps import current_user, get_db
 from thinkvl.annotate.models import User
 
 router = APIRouter(prefix="/api")
 
 
+# Row ids and versions are 32-bit integers in PostgreSQL (64-bit in SQLite): larger numbers
+# in a request are refused as malformed (422) instead of failing in the driver (a 500).
+MAX_INT = 2**31 - 1
+
+
 class Versioned(BaseModel):
-    version: int
+    version: int = Field(ge=0, le=MAX_INT)
 
 
 class FieldsBody(Versioned):

@@ -1,10 +1,11 @@
 """The web application (FastAPI): settings, start-up (migrations, draft worker), sessions,
-CSRF, security headers, and errors shown as readable messages, never as tracebacks."""
+CSRF, security headers, request size limits, and errors shown as readable messages, never as
+tracebacks. Routers live in ``api``/``pages`` and share ``deps`` with this module; they never
+import it (no import cycle)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,16 +16,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from thinkvl.annotate import api, pages
 from thinkvl.annotate.auth import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, csrf_token, verify_csrf
 from thinkvl.annotate.db import make_engine, session_factory
+from thinkvl.annotate.deps import SESSION_KEY, wants_json
 from thinkvl.annotate.drafts import Drafter, DraftWorker, ModelDrafter
-from thinkvl.annotate.errors import AnnotateError, NotLoggedIn
+from thinkvl.annotate.errors import AnnotateError, Forbidden, NotLoggedIn
 from thinkvl.annotate.migrate import ensure_secret, upgrade
-from thinkvl.annotate.models import User
+from thinkvl.annotate.sessions import LoginThrottle
 
 log = logging.getLogger("thinkvl.annotate")
 HERE = Path(__file__).parent
@@ -42,6 +44,7 @@ class Settings:
     drafter: Drafter | None = None  # overrides ``model`` (tests, other backends)
     secure_cookies: bool = False  # set behind HTTPS
     max_request_mb: float = 2048.0  # server-wide cap on any request body
+    max_anonymous_kb: float = 64.0  # without a login session: a login form, nothing more
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -77,56 +80,42 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.worker = worker
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates.env.globals["csrf_field"] = CSRF_FIELD
-
-    from thinkvl.annotate import api, pages
+    app.state.throttle = LoginThrottle()
 
     app.include_router(pages.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _errors(app)
+    # innermost first: the body limit reads the decoded session to tell anonymous requests apart
+    app.add_middleware(_BodyLimit, max_bytes=int(settings.max_request_mb * 1e6),
+                       anonymous_bytes=int(settings.max_anonymous_kb * 1e3))
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
                        same_site="lax", https_only=settings.secure_cookies,
                        max_age=14 * 24 * 3600)
     app.add_middleware(_Headers)
-    app.add_middleware(_BodyLimit, max_bytes=int(settings.max_request_mb * 1e6))
     return app
 
 
-# -- dependencies ---------------------------------------------------------------------------------
-
-def get_db(request: Request) -> Iterator[Session]:
-    session = request.app.state.factory()
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-def current_user(request: Request, session: Session = Depends(get_db)) -> User:
-    uid = request.session.get("uid")
-    user = session.get(User, uid) if isinstance(uid, int) else None
-    if user is None or not user.active:
-        raise NotLoggedIn("please log in")
-    return user
-
+# -- CSRF -----------------------------------------------------------------------------------------
 
 async def csrf_guard(request: Request) -> None:
-    """Every state-changing request carries this session's CSRF token."""
+    """Every state-changing request carries this session's CSRF token.
+
+    A multipart body (an upload) is only parsed for a logged-in session: parsing spools the
+    whole body to disk, and an anonymous 300 MB POST to /login was written out before its 403
+    (issue 20, finding 5). Anonymous bodies are also capped at ``max_anonymous_kb``."""
     if request.method in SAFE_METHODS:
         return
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         ctype = request.headers.get("content-type", "")
+        if ctype.startswith("multipart/form-data") and not request.session.get(SESSION_KEY):
+            raise Forbidden("log in first: uploads need a logged-in session")
         if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
+            form = await request.form(max_files=1000, max_fields=1000)
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
     verify_csrf(request.session, sent)
-
-
-def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or \
-        "application/json" in request.headers.get("accept", "")
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -210,19 +199,23 @@ class _Headers:
 
 
 class _BodyLimit:
-    """Refuse request bodies over the server-wide limit before anything reads them."""
+    """Refuse request bodies over the limit before anything reads them: the server-wide limit
+    for a logged-in session, a small one (a login form) for everyone else."""
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app, max_bytes: int, anonymous_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.anonymous_bytes = anonymous_bytes
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        session = scope.get("session") or {}
+        limit = self.max_bytes if session.get(SESSION_KEY) else self.anonymous_bytes
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+        if length is not None and length.isdigit() and int(length) > limit:
             await self._refuse(send)
             return
         seen = 0
@@ -232,7 +225,7 @@ class _BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise _TooBig
             return message
 
@@ -242,8 +235,8 @@ class _BodyLimit:
             await self._refuse(send)
 
     async def _refuse(self, send) -> None:
-        body = (b'{"error": "TooLarge", "message": "the upload is larger than this server '
-                b'accepts (its --max-upload-mb)"}')
+        body = (b'{"error": "TooLarge", "message": "the request is larger than this server '
+                b'accepts (uploads: its --max-upload-mb, and only once logged in)"}')
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})

@@ -1,7 +1,8 @@
 """Accounts: argon2 password hashes (argon2-cffi), logins, and the per-session CSRF token.
 
-The session itself is a signed cookie (Starlette's SessionMiddleware, itsdangerous); it holds the
-user id and a random CSRF token. Every state-changing request must echo that token, as the form
+The session cookie is signed (Starlette's SessionMiddleware, itsdangerous); it holds a session
+token that must name a live row of ``login_sessions`` (see ``sessions``) and a random CSRF
+token. Every state-changing request must echo that token, as the form
 field ``csrf_token`` or the ``X-CSRF-Token`` header, or it is refused.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from thinkvl.annotate.errors import AnnotateError, Forbidden
 from thinkvl.annotate.models import User
+from thinkvl.annotate.sessions import revoke_all
 
 _hasher = PasswordHasher()
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
@@ -59,7 +61,9 @@ def create_user(session: Session, username: str, password: str, *, is_admin: boo
 
 
 def set_password(session: Session, user: User, password: str) -> None:
+    """A new password ends every open session of the user."""
     user.password_hash = hash_password(check_password(password))
+    revoke_all(session, user.id)
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

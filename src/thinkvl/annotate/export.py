@@ -222,7 +222,7 @@ def export_project(session: Session, project: Project, media_root: Path, out_dir
             suffix = "" if src.is_dir() else src.suffix.lower()
             name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(task.media.name).stem)[:60] or "media"
             ref = f"media/t{task.id}-{name}{suffix}"
-            copy_media(src, out_dir / ref)
+            copy_media(src, out_dir / ref, media_root)
             part = _TaskExport(project, task, ref)
             for fname, records in (("captions.jsonl", part.caption()),
                                    ("grounding.jsonl", part.grounding()),

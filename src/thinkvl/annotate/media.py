@@ -72,6 +72,19 @@ def frame_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES)
 
 
+def confined_frames(root: Path, folder: Path) -> list[Path]:
+    """A frame folder's frames, each resolved (symlinks followed) and kept only when it stays
+    inside the media root: the folder was checked, its frames were not, and a
+    ``frame_002.png -> /etc/passwd`` link was served (issue 20, finding 4)."""
+    base = Path(root).resolve()
+    out = []
+    for frame in frame_files(folder):
+        real = frame.resolve()
+        if base in real.parents and real.is_file():
+            out.append(frame)
+    return out
+
+
 def probe(path: Path, frame_fps: float = 2.0) -> Probe:
     """Read a file or frame folder's kind, size and timing; MediaRejected when unreadable."""
     if path.is_dir():
@@ -96,14 +109,24 @@ def probe(path: Path, frame_fps: float = 2.0) -> Probe:
     return Probe("image", kind, w, h, size_bytes=size)
 
 
+MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: more is a decompression bomb, not a photo
+
+
 def _image_size(path: Path) -> tuple[int, int]:
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
+            size = img.size
+            if size[0] * size[1] > MAX_IMAGE_PIXELS:
+                raise MediaRejected(f"{path.name}: {size[0]} x {size[1]} pixels is more than the "
+                                    f"{MAX_IMAGE_PIXELS:,} an image may have")
             img.verify()
-        with Image.open(path) as img:
-            return img.size
+        return size
+    except MediaRejected:
+        raise
+    except Image.DecompressionBombError as exc:  # a 500 before (issue 20, finding 10)
+        raise MediaRejected(f"{path.name}: refused as a decompression bomb ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise MediaRejected(f"{path.name}: not a readable image ({exc})") from None
 
@@ -174,13 +197,16 @@ def save_upload(stream: BinaryIO, filename: str, dest_dir: Path, *, allowed: lis
     return dest, info
 
 
-def copy_media(src: Path, dest: Path) -> None:
+def copy_media(src: Path, dest: Path, root: Path) -> None:
     """Copy a file or frame folder (a copy, never a link: an export must not share inodes with
-    the media people annotate)."""
+    the media people annotate). Of a frame folder only the frames that stay inside ``root``
+    are copied: copytree followed a frame linked to /etc/passwd into the export."""
     if src.is_dir():
         if dest.exists():
             shutil.rmtree(dest)
-        shutil.copytree(src, dest)
+        dest.mkdir(parents=True)
+        for frame in confined_frames(root, src):
+            shutil.copy2(frame, dest / frame.name)
     else:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest)

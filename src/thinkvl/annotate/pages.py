@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from thinkvl.annotate import access, stats
-from thinkvl.annotate.app import current_user, get_db, wants_json
 from thinkvl.annotate.auth import authenticate, create_user, csrf_token
+from thinkvl.annotate.deps import SESSION_KEY, current_user, get_db, wants_json
 from thinkvl.annotate.config import parse_config
 from thinkvl.annotate.errors import Forbidden, NotFound, TooLarge
 from thinkvl.annotate.export import export_project
-from thinkvl.annotate.media import frame_files, resolve, save_upload
+from thinkvl.annotate.media import confined_frames, resolve, save_upload
 from thinkvl.annotate.models import ROLES, Membership, Project, Task, User, utcnow
 from thinkvl.annotate.projects import add_task, create_project, project_config
+from thinkvl.annotate.sessions import TooManyLogins, close_session, open_session
 from thinkvl.annotate.workflow import count_by_status, next_task, task_view
 
 router = APIRouter()
@@ -58,19 +59,32 @@ def login_page(request: Request, next: str = "/") -> Response:
 @router.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""),
           next: str = Form("/"), session: Session = Depends(get_db)) -> Response:
+    throttle = request.app.state.throttle
+    client = request.client.host if request.client else "?"
+    try:
+        throttle.check(username, client)  # before any password is tried
+    except TooManyLogins as exc:
+        return render(request, "login.html", None, code=429, next=_safe_next(next),
+                      error=exc.message, username=username)
     user = authenticate(session, username, password)
     if user is None:
+        throttle.failed(username, client)
         return render(request, "login.html", None, code=400, next=_safe_next(next),
                       error="Wrong user name or password.", username=username)
-    session.commit()  # a re-hashed password
+    throttle.succeeded(username)
+    close_session(session, request.session.get(SESSION_KEY))  # a login replaces the old one
+    token = open_session(session, user)
+    session.commit()  # the session row (and a re-hashed password)
     request.session.clear()
-    request.session["uid"] = user.id
+    request.session[SESSION_KEY] = token
     csrf_token(request.session)  # a fresh token for the new login
     return back(_safe_next(next))
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, session: Session = Depends(get_db)) -> Response:
+    close_session(session, request.session.get(SESSION_KEY))  # the cookie is dead from now on
+    session.commit()
     request.session.clear()
     return back("/login")
 
@@ -257,9 +271,10 @@ def _private(response: Response) -> Response:
 def media_file(request: Request, media_id: int, user: User = Depends(current_user),
                session: Session = Depends(get_db)) -> Response:
     media = access.media_for(session, user, media_id)
-    path = resolve(request.app.state.settings.media_root, media.path)
+    root = request.app.state.settings.media_root
+    path = resolve(root, media.path)
     if media.kind == "frames":
-        frames = frame_files(path) if path.is_dir() else []
+        frames = confined_frames(root, path) if path.is_dir() else []
         if not frames:
             raise NotFound("the frames of this video are missing from the media folder")
         path = frames[0]
@@ -274,8 +289,9 @@ def media_frame(request: Request, media_id: int, index: int,
     media = access.media_for(session, user, media_id)
     if media.kind != "frames":
         raise NotFound("this medium is not a frame folder")
-    folder = resolve(request.app.state.settings.media_root, media.path)
-    frames = frame_files(folder) if folder.is_dir() else []
+    root = request.app.state.settings.media_root
+    folder = resolve(root, media.path)
+    frames = confined_frames(root, folder) if folder.is_dir() else []
     if not 0 <= index < len(frames):
         raise NotFound(f"no frame {index} (the video has {len(frames)})")
     return _private(FileResponse(frames[index]))

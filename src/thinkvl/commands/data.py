@@ -26,10 +26,15 @@ def check(
         None, "--kind", help="Force the record kind: pretrain, sft or rl (default: detect)."),
     max_errors: int = typer.Option(
         100, "--max-errors", min=0, help="Print at most N problem lines in all (all are counted)."),
+    media_root: list[Path] = typer.Option(
+        [], "--media-root", help="A folder media may live in besides each data file's own "
+        "(repeatable); anything else, symlinks resolved, is a problem."),
 ) -> None:
     """Validate records; print each problem as FILE:LINE: field: problem; exit 1 on any bad record.
 
-    Parquet locations are 1-based row numbers.
+    Every image is decoded and every video opened (size limits, bombs, corrupt files); media
+    must resolve inside the data file's folder or a --media-root. Parquet locations are
+    1-based row numbers.
     """
     from thinkvl.data.check import CheckReport, check_file
     from thinkvl.data.io import expand_paths
@@ -40,9 +45,10 @@ def check(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--kind") from None
     reports: list[CheckReport] = []
+    roots = tuple(media_root)
     for spec in files:
         if spec.is_file() or not (spec.is_dir() or any(c in str(spec) for c in "*?[")):
-            reports.append(check_file(spec, kind, max_problems=max_errors))
+            reports.append(check_file(spec, kind, max_problems=max_errors, media_roots=roots))
             continue
         try:
             paths = expand_paths(spec)
@@ -51,7 +57,8 @@ def check(
             rep.add(RecordError(spec, 0, "file", str(exc).removeprefix(f"{spec}: ")))
             reports.append(rep)
             continue
-        reports.extend(check_file(p, kind, max_problems=max_errors) for p in paths)
+        reports.extend(check_file(p, kind, max_problems=max_errors, media_roots=roots)
+                       for p in paths)
 
     errors = [e for r in reports for e in r.problems]
     for err in errors[:max_errors]:

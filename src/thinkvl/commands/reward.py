@@ -43,14 +43,17 @@ def _question_from_prompt(prompt: Any) -> str | None:
     return None
 
 
-def _item(path: Path, lineno: int, line: str) -> dict[str, Any]:
+def _item(path: Path, lineno: int, line: bytes) -> dict[str, Any]:
+    """One scorable item; every malformed line (bad JSON or UTF-8, lone surrogates, NaN,
+    huge integers, deep nesting) is a BadRecord naming FILE:LINE, never a traceback."""
+    from thinkvl.data.io import decode_line
+    from thinkvl.data.schema import RecordError
+
     where = f"{path}:{lineno}"
     try:
-        rec = json.loads(line)
-    except ValueError as exc:
-        raise BadRecord(f"{where}: not valid JSON ({exc.msg})") from None
-    if not isinstance(rec, dict):
-        raise BadRecord(f"{where}: a record must be a JSON object")
+        rec = decode_line(line, path, lineno)
+    except RecordError as exc:
+        raise BadRecord(str(exc)) from None
     for key in ("response", "answer", "domain"):
         if key not in rec:
             raise BadRecord(
@@ -95,7 +98,7 @@ def score(
         raise typer.Exit(2) from None
     skipped: list[str] = []
     written = 0
-    with rs, in_path.open() as src, out.open("w") as dst:
+    with rs, in_path.open("rb") as src, out.open("w", encoding="utf-8") as dst:
         batch: list[dict[str, Any]] = []
         for lineno, line in enumerate(src, 1):
             if not line.strip():
@@ -178,11 +181,15 @@ def audit(
 
 
 def _print_audit(report: Any) -> None:
-    probes = list(dict.fromkeys(r.probe for r in report.results))
+    def row(probe: str) -> str:  # the template families (hedge:…, injection:…) share a row
+        family, sep, _ = probe.partition(":")
+        return f"{family} forms" if sep else probe
+
+    probes = list(dict.fromkeys(row(r.probe) for r in report.results))
     probes.sort(key=lambda p: 0 if p == "control" else 1 if p == "judge_control" else 2)
     cells: dict[tuple[str, str], Any] = {}
-    for r in report.results:  # several samples per domain: keep the worst case
-        key = (r.domain, r.probe)
+    for r in report.results:  # several samples or forms per cell: keep the worst case
+        key = (r.domain, row(r.probe))
         prev = cells.get(key)
         if (
             prev is None

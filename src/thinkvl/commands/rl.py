@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from thinkvl.commands.overrides import OverridesGroup
 
@@ -37,13 +38,18 @@ def rl(
     except ConfigError as err:
         console.print(f"[red]config error:[/] {err}")
         raise typer.Exit(2) from None
+    from thinkvl.data.schema import RecordError
     from thinkvl.rl.preflight import PreflightError
+    from thinkvl.runtime.checkpoint import UnsafeCheckpoint
 
     try:
         summary = run_rl(cfg, resume=resume)
     except PreflightError as err:
         console.print(f"[red]pre-flight check failed:[/] {err}")
         raise typer.Exit(1) from None
+    except (RecordError, UnsafeCheckpoint) as err:  # the data's fault: FILE:LINE, no traceback
+        console.print(f"[red]rl stopped:[/] {escape(str(err))}", soft_wrap=True)
+        raise typer.Exit(2) from None
     console.print(json.dumps({k: summary[k] for k in ("steps", "rollouts", "tokens_generated", "wall_seconds")}))
 
 
@@ -66,7 +72,13 @@ def grade_command(
     from thinkvl.rl.data import load_prompts
     from thinkvl.rl.grade import grade
 
-    total = len(first_per_domain(load_prompts(data), per_domain))
+    from thinkvl.data.schema import RecordError
+
+    try:
+        total = len(first_per_domain(load_prompts(data), per_domain))
+    except (RecordError, ValueError) as err:
+        console.print(f"[red]cannot grade:[/] {escape(str(err))}", soft_wrap=True)
+        raise typer.Exit(2) from None
     with Progress(console=console) as bar:
         task = bar.add_task(f"grading pass@{k}", total=total)
         summary = grade(load_model(model), load_processor(model), data, k=k, model_name=str(model),

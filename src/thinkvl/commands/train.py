@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 
@@ -37,7 +38,15 @@ def _run(stage: str, config: Path, overrides: list[str] | None, sets: list[str] 
     except ConfigError as err:
         console.print(f"[red]config error:[/] {err}")
         raise typer.Exit(2) from None
-    final = run_supervised(cfg, resume=resume)
+    from thinkvl.data.schema import RecordError
+    from thinkvl.runtime.checkpoint import UnsafeCheckpoint
+    from thinkvl.train.samples import SampleError
+
+    try:
+        final = run_supervised(cfg, resume=resume)
+    except (RecordError, SampleError, UnsafeCheckpoint) as err:  # the data's fault: no traceback
+        console.print(f"[red]{stage} stopped:[/] {escape(str(err))}", soft_wrap=True)
+        raise typer.Exit(2) from None
     if os.environ.get("RANK", "0") == "0":
         console.print(f"[green]{stage} done[/]: model in {final}, metrics in "
                       f"{Path(cfg.run.out) / 'metrics.jsonl'}", soft_wrap=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from thinkvl.data.io import file_format, iter_file
+from thinkvl.data.mediacheck import MediaPolicy
 from thinkvl.data.schema import Problem, RecordError, detect_kind, normalize_kind, validate_record
 
 
@@ -57,8 +58,12 @@ def _group(rec: dict[str, Any], kind: str | None) -> tuple[str, str]:
 
 
 def check_file(path: str | os.PathLike[str], kind: str | None = None, *,
-               max_problems: int | None = None) -> CheckReport:
-    """Validate every record of one JSONL/Parquet file (``kind`` forces pretrain|sft|rl)."""
+               max_problems: int | None = None, media_roots: tuple = ()) -> CheckReport:
+    """Validate every record of one JSONL/Parquet file (``kind`` forces pretrain|sft|rl).
+
+    Every image is decoded and every video's first frame, and every media path must resolve
+    inside the file's folder or one of ``media_roots`` (see ``data.mediacheck``)."""
+    media = MediaPolicy(tuple(Path(r) for r in media_roots), decode=True)
     p = Path(path)
     kind = normalize_kind(kind)
     report = CheckReport(str(p), max_problems=max_problems)
@@ -78,7 +83,7 @@ def check_file(path: str | os.PathLike[str], kind: str | None = None, *,
                 report.bad_records += 1
                 report.add(rec)
                 continue
-            problems = validate_record(rec, base_dir=p.parent, kind=kind)
+            problems = validate_record(rec, base_dir=p.parent, kind=kind, media=media)
             rid = rec.get("id")
             if isinstance(rid, str) and rid:
                 digest = hashlib.blake2b(rid.encode(), digest_size=16).digest()

@@ -33,6 +33,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from thinkvl.data.jsonline import (  # noqa: F401 - decode_line is part of this module's API
+    SURROGATE_ESCAPE_RE,
+    decode_line,
+    lone_surrogate,
+    no_constant,
+)
+from thinkvl.data.mediacheck import MediaPolicy
 from thinkvl.data.schema import (
     Problem,
     RecordError,
@@ -143,18 +150,7 @@ def _scan_jsonl(path: Path, line: int, byte: int) -> Iterator[tuple[int, int, by
                 yield line, byte, raw
 
 
-def _decode_json(raw: bytes, file: Path | str, line: int) -> dict[str, Any]:
-    try:
-        rec = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise RecordError(file, line, "json",
-                          f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except UnicodeDecodeError as exc:
-        raise RecordError(file, line, "json", f"not UTF-8 text: {exc.reason}") from None
-    if not isinstance(rec, dict):
-        kind = "array" if isinstance(rec, list) else type(rec).__name__
-        raise RecordError(file, line, "record", f"expected a JSON object, got {kind}")
-    return rec
+_decode_json = decode_line
 
 
 def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -254,10 +250,17 @@ class _ParquetDecoder:
                 continue
             if key in self.json_columns:
                 try:
-                    value = json.loads(value)
-                except (json.JSONDecodeError, TypeError) as exc:
+                    text = value
+                    value = json.loads(text, parse_constant=no_constant)
+                except (ValueError, TypeError, RecursionError) as exc:
+                    why = "nested too deeply" if isinstance(exc, RecursionError) else \
+                        str(exc).split(";")[0]
                     raise RecordError(file, line, key,
-                                      f"column holds invalid JSON: {exc}") from None
+                                      f"column holds invalid JSON: {why}") from None
+                if isinstance(text, str) and SURROGATE_ESCAPE_RE.search(text.encode()) \
+                        and lone_surrogate(value, key) is not None:
+                    raise RecordError(file, line, key, "holds a lone surrogate: not valid "
+                                      "Unicode text")
                 if key == "extra" and isinstance(value, dict):
                     extra = value
                     continue
@@ -394,7 +397,7 @@ class RecordStream:
     def __init__(self, files: list[Path], *, rank: int = 0, world_size: int = 1,
                  shuffle_seed: int | None = None, buffer_size: int = 10_000,
                  skip_invalid: bool = False, validate: bool = True, kind: str | None = None,
-                 max_problems: int = 100) -> None:
+                 max_problems: int = 100, media_roots: tuple = ()) -> None:
         if world_size < 1 or not 0 <= rank < world_size:
             raise ValueError(f"rank must be in [0, world_size), got rank={rank}, "
                              f"world_size={world_size}")
@@ -408,6 +411,7 @@ class RecordStream:
         self.shuffle_seed, self.buffer_size = shuffle_seed, buffer_size
         self.skip_invalid, self.validate = skip_invalid, validate
         self.kind = normalize_kind(kind)
+        self.media = MediaPolicy(tuple(Path(r) for r in media_roots))
         self.max_problems = max_problems
         self.epoch = 0
         self.skipped = 0
@@ -498,7 +502,8 @@ class RecordStream:
         try:
             rec = self._decode(path, line, raw)
             if self.validate:
-                problems = validate_record(rec, base_dir=path.parent, kind=self.kind)
+                problems = validate_record(rec, base_dir=path.parent, kind=self.kind,
+                                           media=self.media)
                 errs = errors_only(problems)
                 if errs:
                     raise _record_error(path, line, errs)
@@ -557,7 +562,7 @@ class RecordStream:
 def read_records(path_or_glob: PathSpec, *, rank: int = 0, world_size: int = 1,
                  shuffle_seed: int | None = None, skip_invalid: bool = False,
                  validate: bool = True, kind: str | None = None, buffer_size: int = 10_000,
-                 max_problems: int = 100) -> RecordStream:
+                 max_problems: int = 100, media_roots: tuple = ()) -> RecordStream:
     """Stream records from files/globs/folders for one data-parallel rank (see ``RecordStream``).
 
     By default a bad record raises ``RecordError`` (``FILE:LINE: field: problem``); with
@@ -566,7 +571,7 @@ def read_records(path_or_glob: PathSpec, *, rank: int = 0, world_size: int = 1,
     return RecordStream(expand_paths(path_or_glob), rank=rank, world_size=world_size,
                         shuffle_seed=shuffle_seed, buffer_size=buffer_size,
                         skip_invalid=skip_invalid, validate=validate, kind=kind,
-                        max_problems=max_problems)
+                        max_problems=max_problems, media_roots=media_roots)
 
 
 # -- helpers -------------------------------------------------------------------------------------

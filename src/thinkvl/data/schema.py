@@ -10,15 +10,21 @@ pyarrow) so readers, the CLI and external tools can call it per record.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from thinkvl.data.mediacheck import (  # noqa: F401 - split_data_uri/image_format re-exported
+    MediaPolicy,
+    confine,
+    file_problem,
+    image_format,
+    image_problem,
+    split_data_uri,
+    video_problem,
+)
 from thinkvl.format import parse_response
 
 RECORD_KINDS = ("pretrain", "sft", "rl")
@@ -35,11 +41,7 @@ VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpeg", ".mpg", 
 # Pre-training kinds that are useless without media of this sort.
 _NEEDS_MEDIA = {"caption": "image", "interleaved": "image", "ocr": "image",
                 "grounding": "image", "video": "video"}
-_DATA_URI_RE = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[\w.+-]+)*)(;base64)?,", re.I)
-_MAGIC = (  # leading bytes of the image formats PIL and the processors read
-    (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF87a", "gif"),
-    (b"GIF89a", "gif"), (b"BM", "bmp"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"),
-)
+
 
 
 @dataclass(frozen=True)
@@ -111,15 +113,18 @@ def detect_kind(rec: dict[str, Any]) -> str | None:
 
 
 def validate_record(
-    rec: Any, *, base_dir: Path | None, kind: str | None = None
+    rec: Any, *, base_dir: Path | None, kind: str | None = None,
+    media: MediaPolicy | None = None,
 ) -> list[Problem]:
     """Every problem with ``rec`` (empty list = valid). Warnings are included with
     ``severity="warning"``.
 
-    ``base_dir`` is the folder of the data file: relative media paths resolve against it and must
-    exist. With ``base_dir=None`` file existence is not checked (data URIs still are).
+    ``base_dir`` is the folder of the data file: relative media paths resolve against it, and
+    every media path must resolve (symlinks followed) to a regular file inside it or one of
+    ``media.roots``. ``media.decode`` also decodes every image and video (data check). With
+    ``base_dir=None`` files are not looked at (data URIs still are).
     """
-    v = _Validator(base_dir)
+    v = _Validator(base_dir, media or MediaPolicy())
     if not isinstance(rec, dict):
         v.err("record", f"expected a JSON object, got {_type_name(rec)}")
         return v.problems
@@ -138,31 +143,6 @@ def errors_only(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.is_error]
 
 
-def split_data_uri(ref: str) -> tuple[str, bytes]:
-    """Decode ``data:<mime>;base64,<payload>`` into (mime, bytes); ValueError says what is wrong."""
-    m = _DATA_URI_RE.match(ref)
-    if not m:
-        raise ValueError("malformed data URI (expected data:image/png;base64,...)")
-    if not m.group(3):
-        raise ValueError("data URI is not base64-encoded (expected ';base64,')")
-    mime = (m.group(1) or "").lower()
-    try:
-        payload = base64.b64decode(ref[m.end():], validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"data URI payload is not valid base64 ({exc})") from None
-    return mime, payload
-
-
-def image_format(head: bytes) -> str | None:
-    """The image format named by the leading bytes, or None when unrecognised."""
-    for magic, name in _MAGIC:
-        if head.startswith(magic):
-            return name
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return None
-
-
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
@@ -173,8 +153,10 @@ def _type_name(value: Any) -> str:
 class _Validator:
     """Collects problems for one record; one method per part of the schema."""
 
-    def __init__(self, base_dir: Path | None) -> None:
+    def __init__(self, base_dir: Path | None, media: MediaPolicy) -> None:
         self.base_dir = base_dir
+        self.media = media
+        self._roots: list[str] | None = None
         self.problems: list[Problem] = []
 
     def err(self, field: str, message: str) -> None:
@@ -408,15 +390,26 @@ class _Validator:
                 self.err(field, "data URI does not decode to a known image format "
                          "(png, jpeg, gif, webp, bmp, tiff)")
                 return 0
+            why = image_problem(payload, self.media.max_pixels) if self.media.decode else None
+            if why:
+                self.err(field, why)
+                return 0
             return 1
         if _is_url(ref):
             self.err(field, f"remote media is not supported ({ref[:40]}…); download it and "
                      "refer to the file")
             return 0
-        path = self._path(ref)
-        if path is not None and not os.path.isfile(path):  # os.path: ~3x cheaper than Path here
-            self.err(field, f"image file not found: {path}" if not os.path.exists(path)
+        path, real = self._path(ref, field)
+        if path is None:
+            return 1 if self.base_dir is None else 0  # unchecked, or reported outside
+        if not os.path.isfile(real):  # os.path: ~3x cheaper than Path here
+            self.err(field, f"image file not found: {path}" if not os.path.exists(real)
                      else f"not a file: {path}")
+            return 0
+        why = file_problem(real) or (
+            image_problem(real, self.media.max_pixels) if self.media.decode else None)
+        if why:
+            self.err(field, why)
             return 0
         return 1
 
@@ -435,32 +428,60 @@ class _Validator:
         if ref.startswith("data:") or _is_url(ref):
             self.err(field, "videos must be files or frame folders, not URIs")
             return 0
-        where = self._path(ref)
+        where, real = self._path(ref, field)
         if where is None:
-            return 1
+            return 1 if self.base_dir is None else 0  # unchecked, or reported outside
         path = Path(where)
-        if path.is_dir():
-            if not any(e.is_file() and e.name.lower().endswith(IMAGE_EXTS)
-                       for e in os.scandir(path)):
-                self.err(field, f"frame folder has no image files: {path}")
-                return 0
-            return 1
-        if not path.exists():
+        if os.path.isdir(real):
+            return self._frames(Path(real), path, field)
+        if not os.path.exists(real):
             self.err(field, f"video not found: {path}")
             return 0
         if not path.name.lower().endswith(VIDEO_EXTS):
             self.err(field, f"not a video file (expected one of {', '.join(VIDEO_EXTS)}) or a "
                      f"folder of frames: {path}")
             return 0
+        why = file_problem(real) or (
+            video_problem(real, self.media.max_pixels) if self.media.decode else None)
+        if why:
+            self.err(field, why)
+            return 0
         return 1
 
-    def _path(self, ref: str) -> str | None:
-        """Where a relative path points, or None when existence is not being checked."""
+    def _frames(self, real: Path, path: Path, field: str) -> int:
+        """A frame folder: image files, each inside the media roots (and decodable)."""
+        frames = sorted(e.path for e in os.scandir(real)
+                        if e.name.lower().endswith(IMAGE_EXTS) and e.is_file())
+        if not frames:
+            self.err(field, f"frame folder has no image files: {path}")
+            return 0
+        for frame in frames:
+            inside, why = confine(frame, self._allowed())
+            why = why or file_problem(inside) or (  # type: ignore[arg-type]
+                image_problem(inside, self.media.max_pixels) if self.media.decode else None)
+            if why:
+                self.err(field, f"frame {os.path.basename(frame)}: {why}")
+                return 0
+        return 1
+
+    def _allowed(self) -> list[str]:
+        if self._roots is None:
+            self._roots = self.media.allowed_roots(self.base_dir)  # type: ignore[arg-type]
+        return self._roots
+
+    def _path(self, ref: str, field: str) -> tuple[str | None, str | None]:
+        """(the path as written, its real path inside the media roots); (None, None) when files
+        are not being checked; (None, "") after reporting a path outside the roots."""
         if self.base_dir is None:
-            return None
+            return None, None
         if ref.startswith("file://"):
             ref = ref[len("file://"):]
-        return os.path.join(self.base_dir, ref)
+        where = os.path.join(self.base_dir, ref)
+        real, why = confine(where, self._allowed())
+        if why:
+            self.err(field, why)
+            return None, ""
+        return where, real
 
 
 def _is_url(ref: str) -> bool:

@@ -119,8 +119,10 @@ class DemoRun:
         runner(cfg, resume=(folder / "checkpoints").exists())
         metrics = read_metrics(folder)
         last = metrics[-1] if metrics else {}
+        skipped = {k: v for k, v in (last.get("skipped") or {}).items() if v}
         return {"steps": last.get("step"), "final_loss": last.get("loss"),
-                "samples": sum(m.get("samples", 0) for m in metrics)}
+                "samples": sum(m.get("samples", 0) for m in metrics),
+                **({"skipped": skipped} if skipped else {})}
 
     def _rl_config(self):
         from thinkvl.rl.config import RLConfig

@@ -3,9 +3,10 @@ graded judge of benchmarks whose authors grade on a scale (MM-Vet's 0.0–1.0).
 
 Both LLM helpers talk to the judge endpoint (any OpenAI-compatible server, the same one the
 reward system judges with). The model's response sits between nonce markers as untrusted
-data; replies are parsed strictly; results are cached on disk keyed by (model, messages), so
-re-scoring a run is free; a failed call is reported as failed, never turned into a guess or a
-silent 0.
+data; replies are parsed strictly; results are cached on disk keyed by (server, model,
+messages), so re-scoring a run is free; a failed call is reported as failed, never turned into
+a guess or a silent 0. ``timeout_s`` bounds each whole attempt, and one item that cannot be sent
+fails alone (as in the reward judge).
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ class ChatClient:
         self.cache_dir = Path(cfg.cache_dir).expanduser() / kind if cfg.cache_dir else None
 
     def _key(self, messages: list[dict]) -> str:
-        blob = json.dumps({"v": self.version, "model": self.model, "messages": messages},
-                          sort_keys=True, ensure_ascii=False)
+        blob = json.dumps({"v": self.version, "server": self.cfg.base_url, "model": self.model,
+                           "messages": messages}, sort_keys=True, ensure_ascii=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def _cached(self, key: str) -> tuple[Any] | None:
@@ -121,6 +122,15 @@ class ChatClient:
                 *(self._one(client, sem, m, reply, max_tokens) for m in jobs)))
 
     async def _one(self, client, sem, messages, reply, max_tokens) -> tuple[Any, str | None]:
+        try:
+            return await self._ask(client, sem, messages, reply, max_tokens)
+        except Exception as exc:  # noqa: BLE001 - this item fails alone, never its batch
+            return None, f"cannot send this item: {type(exc).__name__}: {exc}"[:300]
+
+    async def _ask(self, client, sem, messages, reply, max_tokens) -> tuple[Any, str | None]:
+        from thinkvl.rewards.judge import utf8_safe
+
+        messages = [{**m, "content": utf8_safe(m["content"])} for m in messages]
         key = self._key(messages)
         hit = self._cached(key)
         if hit is not None:
@@ -132,9 +142,10 @@ class ChatClient:
                     jitter = 0.5 + random.random()
                     await asyncio.sleep(self.cfg.backoff_s * 2 ** (attempt - 1) * jitter)
                 try:
-                    r = await client.post(f"{self.cfg.base_url}/chat/completions", json={
-                        "model": self.model, "messages": messages, "temperature": 0.0,
-                        "max_tokens": max_tokens})
+                    r = await asyncio.wait_for(client.post(
+                        f"{self.cfg.base_url}/chat/completions", json={
+                            "model": self.model, "messages": messages, "temperature": 0.0,
+                            "max_tokens": max_tokens}), self.cfg.timeout_s)
                     if r.status_code != 200:
                         error = f"HTTP {r.status_code}: {r.text[:200]}"
                         if r.status_code < 500 and r.status_code != 429:

@@ -37,7 +37,8 @@ PHRASE_WORDS = 16  # an "answer is X" phrase longer than this is a sentence, not
 
 
 def norm(text: str) -> str:
-    return re.sub(r"[\s.。]+$", "", re.sub(r"\s+", " ", text.strip().lower()))
+    # rstrip, not a "[\s.]+$" regex: that one is quadratic in a long run of dots
+    return re.sub(r"\s+", " ", text.strip().lower()).rstrip(" .。")
 
 
 def _clean(text: str) -> str:

@@ -17,7 +17,6 @@ was found (``method``), and whether it was invalid, truncated, or its judgement 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +31,10 @@ from thinkvl.format import (
     THINK_CLOSE,
     THINK_OPEN,
     make_response,
+    split_boxes,
     strip_markers,
 )
 
-_BOX_RE = re.compile(re.escape(BOX_OPEN) + r"(.*?)" + re.escape(BOX_CLOSE), re.DOTALL)
 
 # Which rule parser reads free text, per family (NATIVE: per domain).
 _PARSER_BY_FAMILY = {CHOICE: "choice", NUMERIC: "number", OCR: "whole", GROUNDING: "grounding",
@@ -107,12 +106,12 @@ def extract(item: EvalItem, text: str) -> tuple[str | None, str, str]:
         unclosed = THINK_OPEN in (text or "")
         why = "think block never closed (no answer)" if unclosed else "empty response"
         return None, "none", why
-    boxes = [b.strip() for b in _BOX_RE.findall(region)]
+    found, rest = split_boxes(region)  # linear time, whatever the model repeated
+    boxes = [b.strip() for b in found]
     if len(boxes) > 1:
         return None, "none", f"{len(boxes)} boxes (one final answer expected)"
     if len(boxes) == 1 and boxes[0]:
         return boxes[0], "box", ""
-    rest = _BOX_RE.sub(" ", region)
     rest = strip_markers(rest) if BOX_OPEN in rest or BOX_CLOSE in rest else rest.strip()
     pred = free_text_rule(item, rest) if rest else None
     if pred:

@@ -60,6 +60,18 @@ class MathConfig(Section):
     cache_size: int = Field(100_000, ge=0)
 
 
+class LimitConfig(Section):
+    """Bounds on the work one item may cost, whatever the model wrote."""
+
+    item_timeout_s: float = Field(
+        1.0,
+        gt=0,
+        description="wall-clock limit on one item's rule stage (format, guards, verifier); an "
+        "item over it scores 0 with the timeout flag. Symbolic math has math.timeout_s, the "
+        "judge judge.timeout_s per attempt",
+    )
+
+
 class JudgeConfig(Section):
     """Any OpenAI-compatible chat endpoint; the key is read from ``api_key_env``, never stored."""
 
@@ -96,6 +108,7 @@ class RewardConfig(Section):
     guards: GuardConfig = Field(default_factory=GuardConfig)
     penalties: PenaltyConfig = Field(default_factory=PenaltyConfig)
     math: MathConfig = Field(default_factory=MathConfig)
+    limits: LimitConfig = Field(default_factory=LimitConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     aliases: dict[str, str] = Field(default_factory=dict)
     domains: dict[str, DomainConfig] = Field(default_factory=dict)
@@ -122,6 +135,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "guards": GuardConfig().model_dump(),
     "penalties": PenaltyConfig().model_dump(),
     "math": MathConfig().model_dump(),
+    "limits": LimitConfig().model_dump(),
     "judge": JudgeConfig().model_dump(),
     "aliases": {
         "geometry": "math",
@@ -153,10 +167,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "video": {"verifier": "text", "judge": True},
         "spatial": {"verifier": "text", "judge": True, "options": {"rel_tol": 0.0}},
         "long_doc": {"verifier": "text", "judge": True, "guards": dict(_FREE)},
-        "grounding": {
+        "grounding": {  # hedge words on: "approximately [box]" is no answer (issue 20)
             "verifier": "grounding",
-            "guards": {**_OWN_RULES, "hedge": False},
-            "options": {"iou_threshold": 0.5, "max_box_ratio": 2.0},
+            "guards": {**_OWN_RULES, **_NO_RANGES},
+            "options": {"iou_threshold": 0.5, "max_box_ratio": 1.0},
         },
         "gui": {
             "verifier": "gui",

@@ -21,7 +21,8 @@ _HEDGE_WORDS = (
     r"maybe|perhaps|probably|likely|possibly|either|or|and/or|at\s+least|at\s+most|"
     r"more\s+than|less\s+than|fewer\s+than|greater\s+than|up\s+to|somewhere|range|ranging|"
     r"estimated?|guess|some|several|a\s+few|many|various|multiple|any|etc|or\s+so|"
-    r"give\s+or\s+take|plus\s+or\s+minus|not\s+sure|uncertain|unclear"
+    r"give\s+or\s+take|plus\s+or\s+minus|not\s+sure|uncertain|unclear|"
+    r"i\s+(?:think|guess|believe|suppose)|vs|versus"
 )
 # Prose (open answers) legitimately says "some", "or", "about": only value hedges count there.
 _PROSE_WORDS = (
@@ -30,24 +31,44 @@ _PROSE_WORDS = (
 )
 _HEDGE_SYMBOLS = (
     r"|≈|≃|∼|±|∓|\+/-|\\(?:approx|sim|simeq|pm|mp)(?![a-z])"
-    r"|(?:(?<=\s)|^)~(?=\s*\d)"
+    r"|(?:(?<=[\s(])|^)~(?=\s*\S)"  # "~5", "~Paris" (LaTeX's a~b spacing has no space before)
+)
+# Two answers offered at once (issue 20, finding 6): logical or, bars, "vs", set braces, cases,
+# "a? b?", a word/word slash, and "or" in other languages. Checked in every mode: also prose
+# domains, when the box is a short answer rather than prose (see _SHORT_ANSWER_WORDS).
+_ALTERNATIVES = (
+    r"\bor\b|\beither\b|\band/or\b|\bvs\b|\bversus\b|\\(?:lor|vee)(?![a-z])|∨|\|\|"
+    r"|\\begin\{cases\}|\\\{[^{}]*,[^{}]*\\\}|\?"
+    r"|(?<![\w/])(?=\w*[^\W\d_])\w{3,}\s*/\s*(?=\w*[^\W\d_])\w{3,}(?![\w/])|(?<=\w)\s*[–—]\s*(?=\w)"
+    r"|(?:(?<=\s)|^)(?:oder|ou|o|eller|veya|lub|albo|или|أو|או|या)(?=\s|$)"
+    r"|或|还是|または|또는|หรือ"
 )
 _HEDGE_RE = re.compile(
     r"\b(?:"
     + _HEDGE_WORDS
     + r")\b"
     + _HEDGE_SYMBOLS
-    + r"|≤|≥|\\(?:le|ge|leq|geq|lesssim|gtrsim)(?![a-z])|[<>]"
+    + r"|≤|≥|\\(?:le|ge|leq|geq|lesssim|gtrsim)(?![a-z])|[<>]|"
+    + _ALTERNATIVES
 )  # used on lower-cased text
 _PROSE_HEDGE_RE = re.compile(r"\b(?:" + _PROSE_WORDS + r")\b" + _HEDGE_SYMBOLS)
+_SHORT_HEDGE_RE = re.compile(
+    r"\b(?:" + _PROSE_WORDS + r"|i\s+(?:think|guess|believe|suppose)|probably|likely|possibly|"
+    r"somewhere|(?:about|around|almost|some)(?=\s*[-+~]?\d))\b" + _HEDGE_SYMBOLS + "|" + _ALTERNATIVES
+)
+_SHORT_ANSWER_WORDS = 8  # a prose-domain box this short is an answer, not prose
 _RANGE_RE = re.compile(r"\d\s*(?:–|—|\bto\b|\.\.\.?|…)\s*[-+]?\d")
 _HYPHEN_RANGE_RE = re.compile(r"\d\s*-\s*\d")
+_SLASH_PAIR_RE = re.compile(r"\d\s*/\s*\d")  # "45/50" outside maths: two values, not a ratio
 
 # Every injection pattern below needs one of these words: a set lookup screens text cheaply.
 _INJECTION_WORD_TEXT = (
     "ignore disregard forget output print respond reply return say write give you mark grade "
     "score rate judge consider treat label evaluate correct right perfect wrong incorrect "
-    "irrelevant outdated system instruction instructions jailbreak user assistant inst"
+    "irrelevant outdated system instruction instructions jailbreak user assistant inst "
+    "grader graders grading graded verdict rubric evaluator evaluation as dear to matches match "
+    "equals equal equivalent same agrees agree consistent marks points rating full verified "
+    "confirmed preverified pre"
 )
 _INJECTION_WORDS = frozenset(_INJECTION_WORD_TEXT.split())
 _ASCII_WORD_RE = re.compile(r"[a-z]+")
@@ -67,9 +88,22 @@ _INJECTION_RE = re.compile(
     r"(?:wrong|incorrect|irrelevant|outdated)"
     r"|system\s*prompt|new\s+instructions?|jailbreak|<\|im_(?:start|end)\|>"
     r"|<\|(?:system|user|assistant)\|>|\[/?inst\]|</?(?:system|user|assistant)>"
-    r"|^\s*(?:system|assistant|user)\s*:",
+    r"|^\s*(?:system|assistant|user)\s*:"
+    # talking to the grader about the grade (issue 20, finding 6: 16 of 32 phrasings got past)
+    r"|\b(?:grader|graders|grading|graded|verdict|rubric|evaluator)\b"
+    r"|you\s+are\s+(?:now\s+)?(?:a|an|the)\s+(?:\w+\s+)?(?:judge|grader|evaluator|marker)"
+    r"|(?:as|dear|to)\s+the\s+(?:judge|marker|examiner)"
+    r"|(?:match(?:es)?|equals?|equivalent\s+to|same\s+as|agrees?\s+with|consistent\s+with|ignore|"
+    r"disregard)\s+(?:the\s+|my\s+|your\s+)?(?:reference|ground[\s-]*truth|gold|expected|rubric|"
+    r"answer\s+key)"
+    r"|(?:score|grade|mark|rating|points?|evaluation)s?\s*[:=]\s*(?:10\s*/\s*10|100\s*%|full|"
+    r"correct|right|pass|1\b|10\b)|\bfull\s+(?:marks?|credit|points?)|\b10\s*/\s*10\b"
+    r"|(?:verified|confirmed)\s+(?:as\s+)?correct|pre-?verified|<!--|[✓✔✅☑]",
     re.MULTILINE,
 )  # applied to lower-cased text: much faster than IGNORECASE
+# The judge's own reply words, written in its capitals: nobody answering a question needs them.
+_VERDICT_CAPS_RE = re.compile(r"\b(?:CORRECT|INCORRECT)\b")
+_VERDICT_WORD_RE = re.compile(r"\b(?:correct|incorrect)\b")
 
 _SCRIPTS = {
     "han": "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",
@@ -90,16 +124,17 @@ _TEXT_WRAP_RE = re.compile(r"\\(?:text|textrm|mathrm|mbox)\s*\{([^{}]*)\}")
 _LIST_TOKEN_RE = re.compile(r"\\[{}]|[()\[\]{}]|,(?!\d{3}\b)|;|\n|\band\b|\bor\b", re.IGNORECASE)
 
 
-def _hedge_regex(prose: bool, hyphen: bool) -> re.Pattern[str]:
+def _hedge_regex(words: str, hyphen: bool) -> re.Pattern[str]:
     """One pass over the box: hedge words/symbols plus (named) numeric ranges."""
-    words = _PROSE_HEDGE_RE.pattern if prose else _HEDGE_RE.pattern
     ranges = f"(?P<range>{_RANGE_RE.pattern})"
     if hyphen:
-        ranges += f"|(?P<hyphen>{_HYPHEN_RANGE_RE.pattern})"
+        ranges += f"|(?P<hyphen>{_HYPHEN_RANGE_RE.pattern})|(?P<slash>{_SLASH_PAIR_RE.pattern})"
     return re.compile(f"{ranges}|{words}")
 
 
-_HEDGE_SCANS = {(p, h): _hedge_regex(p, h) for p in (False, True) for h in (False, True)}
+_MODES = {"full": _HEDGE_RE.pattern, "prose": _PROSE_HEDGE_RE.pattern,
+          "short": _SHORT_HEDGE_RE.pattern}
+_HEDGE_SCANS = {(m, h): _hedge_regex(w, h) for m, w in _MODES.items() for h in (False, True)}
 
 
 def hedge_term(
@@ -107,24 +142,37 @@ def hedge_term(
 ) -> str | None:
     """The first hedge in ``box`` that the reference does not itself contain, else None.
 
-    ``prose`` (open answers) only looks for value hedges: ranges, approximations, "maybe".
+    ``prose`` (open answers) only looks for value hedges (ranges, approximations, "maybe") in
+    prose, but a short box there is an answer: alternatives ("a or b", "a/b", "a | b", "a vs
+    b", "\\{a, b\\}", "a \\lor b", "a? b?", other languages' "or") count as in any domain.
     """
     ref = reference.lower()
-    for m in _HEDGE_SCANS[prose, hyphen_ranges].finditer(box.lower()):
+    low = box.lower()
+    mode = "full" if not prose else "short" if len(low.split()) <= _SHORT_ANSWER_WORDS else "prose"
+    if "|" in low and not low.replace("\\|", "").count("|") % 2 == 0 and "|" not in ref:
+        return "|"  # "6 | 5": a bar that does not close an absolute value
+    for m in _HEDGE_SCANS[mode, hyphen_ranges].finditer(low):
         term = m.group(0)
         kind = m.lastgroup
-        if kind == "range" or kind == "hyphen":
-            if not (_RANGE_RE if kind == "range" else _HYPHEN_RANGE_RE).search(ref):
+        if kind in _RANGE_KINDS:
+            if not _RANGE_KINDS[kind].search(ref):
                 return term
             continue
-        if _ref_has(ref, term) or (term in _LIST_WORDS and count_items(ref) > 1):
+        if _ref_has(ref, term) or (_is_list_word(term) and count_items(ref) > 1):
             continue  # the reference uses it, or lists several answers itself ("x=2, x=3")
         return term
     return None
 
 
-_LIST_WORDS = ("or", "either", "and/or")
+_RANGE_KINDS = {"range": _RANGE_RE, "hyphen": _HYPHEN_RANGE_RE, "slash": _SLASH_PAIR_RE}
 _RELATIONS = ("<", ">", "≤", "≥", "\\le", "\\ge", "\\lt", "\\gt")
+
+
+def _is_list_word(term: str) -> bool:
+    return _ALTERNATIVES_RE.fullmatch(term) is not None and term != "?"
+
+
+_ALTERNATIVES_RE = re.compile(_ALTERNATIVES)
 
 
 def _ref_has(ref: str, term: str) -> bool:
@@ -132,18 +180,47 @@ def _ref_has(ref: str, term: str) -> bool:
         return any(r in ref for r in _RELATIONS)  # a flipped inequality is still an inequality
     if term.startswith("between"):
         term = "between"
-    if term[0].isalpha():
+    if "/" in term and term[0].isalpha():
+        return "/" in ref  # "left/right": the reference writes alternatives with a slash too
+    if term.startswith("\\{"):
+        return "\\{" in ref
+    if term[0].isalpha() and term.isascii():
         return re.search(r"\b" + re.escape(term) + r"\b", ref) is not None
     return term in ref
 
 
-def injection_text(text: str) -> str | None:
-    """The first judge-injection phrase in ``text``, else None."""
+def injection_text(text: str, reference: str = "") -> str | None:
+    """The first judge-injection phrase in ``text``, else None. Words the reference itself
+    uses (a reference of "correct", an OCR text with a check mark) are not injections."""
+    m = _VERDICT_CAPS_RE.search(text)
+    if m and m.group(0) not in reference:
+        return m.group(0)
     low = text.lower()
-    if _INJECTION_WORDS.isdisjoint(_ASCII_WORD_RE.findall(low)) and "answer with" not in low:
+    if (
+        _INJECTION_WORDS.isdisjoint(_ASCII_WORD_RE.findall(low))
+        and "answer with" not in low
+        and "<!--" not in low
+        and not _CHECKMARKS.intersection(low)
+    ):
         return None  # cheap screen first
-    m = _INJECTION_RE.search(low)
-    return m.group(0).strip() if m else None
+    ref = reference.lower()
+    for m in _INJECTION_RE.finditer(low):
+        hit = m.group(0).strip()
+        if not hit or hit not in ref:
+            return hit or m.group(0)
+    return None
+
+
+_CHECKMARKS = frozenset("✓✔✅☑")
+
+
+def verdict_word(box: str, reference: str) -> str | None:
+    """A short box that says "correct" (or "incorrect") when the reference does not: a grade,
+    not an answer (the lead text may say "the correct answer is …"; the box may not)."""
+    if len(box.split()) > _SHORT_ANSWER_WORDS:
+        return None
+    m = _VERDICT_WORD_RE.search(box.lower())
+    return m.group(0) if m and not _VERDICT_WORD_RE.search(reference.lower()) else None
 
 
 def scripts_in(text: str) -> set[str]:
@@ -273,9 +350,11 @@ class BoxGuards:
         if len(box) > limit:
             return R.TOO_LONG, f"box has {len(box)} characters, more than the {limit} allowed"
         if cfg.injection:
-            hit = injection_text(answer_block)
+            hit = injection_text(answer_block, reference) or verdict_word(box, reference)
             if hit:
                 return R.INJECTION, f"judge-injection text in the answer: {hit[:60]!r}"
+        if cfg.restate_question and restates_question(box, question, reference):
+            return R.RESTATED_QUESTION, "the box restates the question"  # before "?" as a hedge
         if cfg.hedge:
             hit = hedge_term(box, reference, cfg.hyphen_ranges, cfg.hedge_prose)
             if hit:
@@ -289,6 +368,4 @@ class BoxGuards:
             1, _reference_items(reference)
         ):
             return R.MULTIPLE_ANSWERS, "the box lists more answers than the reference has"
-        if cfg.restate_question and restates_question(box, question, reference):
-            return R.RESTATED_QUESTION, "the box restates the question"
         return None

@@ -7,8 +7,12 @@ Design choices, each against a known failure:
   failed attempt and is retried, never read as "probably correct";
 - a judgement that still fails after retries is reported as failed (the router marks the
   result *missing*), never as a silent 0;
-- successful verdicts are cached on disk, keyed by a hash of (prompt, prediction, reference,
-  model), so re-scoring a run costs nothing.
+- successful verdicts are cached on disk, keyed by a hash of (server URL, model, prompt,
+  prediction, reference), so re-scoring a run costs nothing and no server's verdict is
+  replayed for another;
+- ``timeout_s`` bounds each whole attempt (a server trickling its reply a byte at a time never
+  trips a per-read timeout), and one item that cannot be judged (a lone surrogate, a broken
+  reply) fails alone, never its batch.
 """
 
 from __future__ import annotations
@@ -98,14 +102,24 @@ def nonce_for(req: JudgeRequest) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def utf8_safe(value: str) -> str:
+    """``value`` as encodable UTF-8 (lone surrogates become "?"): JSON bodies and cache keys
+    are UTF-8, and one unencodable character must not fail a request."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
 def build_messages(req: JudgeRequest) -> list[dict[str, str]]:
     """The chat messages for one request (system rules + delimited candidate)."""
     nonce = nonce_for(req)
     system = (_SYSTEM_SCORE if req.mode == "score" else _SYSTEM_VERDICT).format(nonce=nonce)
-    candidate = req.prediction.replace("<<<", "‹‹‹").replace(">>>", "›››")
-    parts = [f"Question:\n{req.question or '(not given)'}"]
+    candidate = utf8_safe(req.prediction).replace("<<<", "‹‹‹").replace(">>>", "›››")
+    parts = [f"Question:\n{utf8_safe(req.question or '(not given)')}"]
     if req.reference is not None:
-        parts.append(f"Reference answer:\n{req.reference}")
+        parts.append(f"Reference answer:\n{utf8_safe(req.reference)}")
     parts.append(f"<<<CANDIDATE {nonce}>>>\n{candidate}\n<<<END CANDIDATE {nonce}>>>")
     parts.append(
         "Reply with a single integer from 0 to 10."
@@ -166,11 +180,13 @@ class JudgeCache:
             pass  # a cache that cannot be written only costs a repeated call
 
 
-def cache_key(model: str, mode: str, messages: list[dict[str, str]]) -> str:
+def cache_key(model: str, mode: str, messages: list[dict[str, str]], server: str = "") -> str:
+    """The verdict's cache key; ``server`` (the base URL) keeps judges apart that share a
+    model name and a cache folder."""
     blob = json.dumps(
-        {"v": PROMPT_VERSION, "model": model, "mode": mode, "messages": messages},
+        {"v": PROMPT_VERSION, "server": server, "model": model, "mode": mode, "messages": messages},
         sort_keys=True,
-        ensure_ascii=False,
+        ensure_ascii=True,
     )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -227,9 +243,18 @@ class JudgeClient:
             return list(await asyncio.gather(*(self._one(client, sem, r) for r in requests)))
 
     async def _one(self, client: Any, sem: asyncio.Semaphore, req: JudgeRequest) -> JudgeVerdict:
+        try:
+            return await self._judge_one(client, sem, req)
+        except Exception as exc:  # noqa: BLE001 - this item fails alone, never its batch
+            self._count("failures")
+            return JudgeVerdict(error=f"cannot judge this item: {type(exc).__name__}: {exc}"[:300])
+
+    async def _judge_one(
+        self, client: Any, sem: asyncio.Semaphore, req: JudgeRequest
+    ) -> JudgeVerdict:
         self._count("requests")
         messages = build_messages(req)
-        key = cache_key(self.model, req.mode, messages)
+        key = cache_key(self.model, req.mode, messages, self.cfg.base_url or "")
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
@@ -252,7 +277,7 @@ class JudgeClient:
                 self._count("retries")
                 await asyncio.sleep(self._backoff(attempt))
             try:
-                reply = await self._post(client, messages)
+                reply = await asyncio.wait_for(self._post(client, messages), self.cfg.timeout_s)
                 return parse_reply(reply, req.mode)
             except _Fatal as exc:
                 return JudgeVerdict(error=str(exc))

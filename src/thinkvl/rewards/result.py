@@ -25,6 +25,7 @@ REPETITION = "repetition"
 TOO_LONG = "too_long"
 TRUNCATED = "truncated"
 TIMEOUT = "timeout"
+PENALIZED = "penalized"  # a right answer whose reward a penalty took: correct is False
 JUDGE_FAILED = "judge_failed"
 JUDGED = "judged"
 RULES_ONLY = "rules_only"
@@ -59,6 +60,12 @@ class Deferred:
 @dataclass(slots=True)
 class RewardResult:
     """The reward for one response: ``score`` in [0, 1], ``correct`` for filtering/accuracy.
+
+    ``correct`` and ``score`` agree by construction: ``correct`` is True only when the verifier
+    accepted the answer *and* no penalty cut its reward, so it never comes with a score of 0
+    (the curriculum and dynamic sampling read ``correct``, the advantage reads ``score``). A
+    right answer that lost its reward to a penalty (repetition, language mix) is not correct and
+    carries the ``penalized`` flag.
 
     ``missing`` is True when no judgement could be made (the judge failed after retries);
     trainers should leave such samples out of the advantage instead of reading the 0 as wrong.

@@ -41,6 +41,15 @@ class Stats:
 
     def __init__(self) -> None:
         self.domains: dict[str, DomainStats] = {}
+        self.slowest_s = 0.0  # the slowest item's rule stage (format, guards, verifier)
+        self.timeouts = 0  # items stopped (or measured) over limits.item_timeout_s
+
+    def add_time(self, seconds: float) -> None:
+        if seconds > self.slowest_s:
+            self.slowest_s = seconds
+
+    def timing(self) -> dict[str, Any]:
+        return {"slowest_item_s": self.slowest_s, "timeouts": self.timeouts}
 
     def add(self, res: RewardResult) -> None:
         ds = self.domains.get(res.domain)
@@ -58,6 +67,8 @@ class Stats:
 
     def reset(self) -> None:
         self.domains.clear()
+        self.slowest_s = 0.0
+        self.timeouts = 0
 
     def summary(self) -> dict[str, Any]:
         return {name: ds.summary() for name, ds in sorted(self.domains.items())}

@@ -3,12 +3,18 @@
 One call path serves a single ``score`` and a mixed-domain ``score_batch``: verifiers return
 either a decision or deferred work (symbolic math, judge calls) that the batch resolves in bulk
 — math in the worker pool, judge calls concurrently — before results are finalised.
+
+Every item's rule stage runs under ``limits.item_timeout_s`` (see :mod:`.deadline`): an item
+over it scores 0 with the ``timeout`` flag, and an unexpected error in one item scores that
+item 0 (``verifier_error``) instead of failing the batch — a training step never stalls or dies
+on one response.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +26,7 @@ from thinkvl.format import BOX_OPEN, parse_response
 from . import config as C
 from . import guards as G
 from . import result as R
+from .deadline import Deadline, ItemTimeout
 from .judge import Judge, JudgeClient, JudgeVerdict
 from .result import Deferred, Outcome, RewardResult
 from .stats import Stats
@@ -140,7 +147,7 @@ class RewardSystem:
 
     def score_batch(self, items: Iterable[Mapping[str, Any]]) -> list[RewardResult]:
         """Score many items of mixed domains; symbolic math and judge calls are batched."""
-        works = [self._stage(i, item) for i, item in enumerate(items)]
+        works = self._stage_all(items)
         maths, judges = _pending(works)
         if maths:
             self._finish(maths, self._math_results(maths))
@@ -150,7 +157,7 @@ class RewardSystem:
 
     async def score_batch_async(self, items: Iterable[Mapping[str, Any]]) -> list[RewardResult]:
         """Like ``score_batch``, awaiting judge calls concurrently (judge-heavy batches)."""
-        works = [self._stage(i, item) for i, item in enumerate(items)]
+        works = self._stage_all(items)
         maths, judges = _pending(works)
         math_res, judge_res = await asyncio.gather(
             asyncio.to_thread(self._math_results, maths), self._judge_results_async(judges)
@@ -175,6 +182,7 @@ class RewardSystem:
     def summary(self) -> dict[str, Any]:
         """Per-domain statistics plus math and judge counters."""
         out: dict[str, Any] = {"domains": self.stats.summary(), "math": dict(self.math.counts)}
+        out["limits"] = {"item_timeout_s": self.config.limits.item_timeout_s, **self.stats.timing()}
         out["math"]["worker_restarts"] = self.math.pool.restarts
         counts = getattr(self.judge, "counts", None)
         if counts is not None:
@@ -182,7 +190,11 @@ class RewardSystem:
         return out
 
     # ------------------------------------------------------------------ stage 1: rules
-    def _stage(self, index: int, item: Mapping[str, Any]) -> _Work:
+    def _stage_all(self, items: Iterable[Mapping[str, Any]]) -> list[_Work]:
+        with Deadline(self.config.limits.item_timeout_s) as deadline:
+            return [self._stage(i, item, deadline) for i, item in enumerate(items)]
+
+    def _stage(self, index: int, item: Mapping[str, Any], deadline: Deadline) -> _Work:
         try:
             response, answer, domain = item["response"], item["answer"], item["domain"]
         except KeyError as exc:
@@ -192,13 +204,34 @@ class RewardSystem:
         question = item.get("question")
         meta = item.get("meta") or {}
         dom = self._domains[self.resolve_domain(domain)]
-        return self._rules(
-            dom,
-            response,
-            answer,
-            question if isinstance(question, str) else None,
-            meta if isinstance(meta, dict) else {},
-        )
+        limit = deadline.seconds
+        start = time.perf_counter()
+        work: _Work | None = None
+        try:
+            with deadline.item():
+                work = self._rules(
+                    dom,
+                    response,
+                    answer,
+                    question if isinstance(question, str) else None,
+                    meta if isinstance(meta, dict) else {},
+                )
+        except ItemTimeout:
+            pass
+        except Exception as exc:  # noqa: BLE001 - one bad item must not stop a training step
+            work = self._early(
+                _Work(dom.name, dom.verifier.name, {"verifier_error"}, 1.0, ""),
+                f"scoring failed: {type(exc).__name__}: {str(exc)[:200]}",
+            )
+        elapsed = time.perf_counter() - start
+        self.stats.add_time(elapsed)
+        if work is None or elapsed > limit:  # interrupted, or measured over (off the main thread)
+            self.stats.timeouts += 1
+            work = self._early(
+                _Work(dom.name, dom.verifier.name, {R.TIMEOUT}, 1.0, ""),
+                f"over the {limit:g}s per-item limit ({elapsed:.2f}s); scored 0",
+            )
+        return work
 
     def _rules(
         self, dom: _Domain, response: Any, answer: Any, question: str | None, meta: dict[str, Any]
@@ -268,9 +301,12 @@ class RewardSystem:
         score = float(out.score) * work.factor
         score = 0.0 if math.isnan(score) else min(1.0, max(0.0, score))  # NaN: a broken verifier
         flags = work.flags | set(out.flags) if out.flags else work.flags
+        correct = bool(out.correct) and work.factor == 1.0 and score > 0
+        if out.correct and not correct:
+            flags = flags | {R.PENALIZED}  # right answer, reward taken: not a pass (issue 20)
         return RewardResult(
             score,
-            bool(out.correct),
+            correct,
             out.extracted,
             work.verifier,
             out.reason + work.notes,

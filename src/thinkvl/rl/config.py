@@ -18,6 +18,8 @@ class DataConfig(Section):
     eval: str | None = Field(None, description="held-out records for accuracy before/after and every eval_every")
     eval_limit: int | None = Field(None, ge=1, description="evaluate on the first N held-out records of each domain")
     skip_invalid: bool = False
+    media_roots: list[str] = Field(
+        default_factory=list, description="folders media may live in besides the data file's own")
 
 
 class RolloutConfig(Section):

@@ -57,11 +57,12 @@ def load_difficulty(data_path: str | Path) -> dict[str, float]:
     return rates
 
 
-def load_prompts(path: str | Path, skip_invalid: bool = False, limit: int | None = None) -> list[Prompt]:
+def load_prompts(path: str | Path, skip_invalid: bool = False, limit: int | None = None,
+                 media_roots: tuple = ()) -> list[Prompt]:
     """All RL records of ``path`` as prompts (a bad record fails with FILE:LINE unless skipped)."""
     graded = load_difficulty(path)
     prompts = []
-    stream = read_records(path, kind="rl", skip_invalid=skip_invalid)
+    stream = read_records(path, kind="rl", skip_invalid=skip_invalid, media_roots=media_roots)
     for rec in stream:
         meta = rec.get("meta") or {}
         offline = graded.get(str(rec["id"]), meta.get("pass_rate"))

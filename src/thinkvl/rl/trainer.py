@@ -91,7 +91,8 @@ class RLTrainer:
         model = load_for_training(cfg.model, device=self.info.device)  # fp32 masters, even from bf16
         self.save_dtype = resolve_save_dtype(cfg.run.save_dtype, cfg.model)
         self.rewards = RewardSystem.from_yaml(cfg.rewards) if cfg.rewards else RewardSystem()
-        self.prompts = load_prompts(cfg.data.train, skip_invalid=cfg.data.skip_invalid)
+        self.prompts = load_prompts(cfg.data.train, skip_invalid=cfg.data.skip_invalid,
+                                    media_roots=tuple(cfg.data.media_roots))
         self.by_id = {p.id: p for p in self.prompts}
         c = cfg.curriculum
         self.curriculum = Curriculum(

@@ -4,7 +4,10 @@ Layout of ``run_dir/checkpoints/step_NNNNNN/``:
 - ``model/``: an ordinary Hugging Face folder (safetensors + config + processor), loadable on its
   own by ``load_model`` / vLLM / any tool;
 - ``trainer_state.pt``: full optimizer state, scheduler, step, every rank's RNG states (python,
-  numpy, torch, CUDA) and the caller's ``extra`` (data position, curriculum, …);
+  numpy, torch, CUDA) and the caller's ``extra`` (data position, curriculum, …), as tensors and
+  plain containers only, read with ``torch.load(weights_only=True)``: a run folder is data,
+  and a crafted pickle in it must never run code on ``--resume``; anything else in the file is
+  refused with :class:`UnsafeCheckpoint`;
 - ``master_weights.safetensors``: the fp32 master weights, when ``model/`` is saved in a lower
   precision (``run.save_dtype``), so a resumed run continues from the exact weights it trained.
 
@@ -32,7 +35,11 @@ LATEST = "latest"
 STATE_FILE = "trainer_state.pt"
 MODEL_DIR = "model"
 MASTER_FILE = "master_weights.safetensors"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: numpy RNG state as a tensor, loadable with weights_only=True
+
+
+class UnsafeCheckpoint(ValueError):
+    """A trainer state that holds more than tensors and plain containers (refused unread)."""
 
 
 def _options(**kw):
@@ -46,7 +53,11 @@ def step_dir(run_dir: str | Path, step: int) -> Path:
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every RNG's state as tensors and plain values (what ``weights_only`` loading accepts)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    numpy_state = {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                   "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+    state = {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -54,7 +65,9 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    n = state["numpy"]
+    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                         n["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -207,8 +220,17 @@ def _prune(root: Path, keep_last: int, keep: str) -> None:
     for old in steps[:-keep_last] if keep_last > 0 else []:
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True)
-    for stale in root.glob(".tmp-step_*"):  # left by a crash mid-save
-        shutil.rmtree(stale, ignore_errors=True)
+    _clear_debris(root, (".tmp-step_*", ".old-step_*"))  # left by a crash mid-save
+
+
+def _clear_debris(folder: Path, patterns: tuple[str, ...]) -> None:
+    """Remove half-written folders a killed save or export left behind."""
+    for pattern in patterns:
+        for stale in folder.glob(pattern):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
@@ -236,7 +258,7 @@ def load_checkpoint(path: str | Path, model, optimizer, scheduler=None) -> dict:
     path = Path(path)
     if not _complete(path):
         raise FileNotFoundError(f"{path} is not a complete checkpoint (needs {STATE_FILE} and {MODEL_DIR}/)")
-    state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=False)
+    state = read_state(path / STATE_FILE)
     rank = torch.distributed.get_rank() if D.is_initialized() else 0
     distributed = D.is_initialized()
     full = _master_weights(path) if rank == 0 else {}
@@ -265,6 +287,26 @@ def _master_weights(path: Path) -> dict:
     return load_for_training(path / MODEL_DIR).state_dict()
 
 
+def read_state(file: Path) -> dict:
+    """The trainer state, loaded with ``weights_only=True`` (never unpickles code)."""
+    import pickle
+
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__
+        raise UnsafeCheckpoint(
+            f"{file}: refused to load: it holds Python objects other than tensors and plain "
+            f"containers, and loading them could run code ({reason}). thinkvl never writes such "
+            "files; only resume from checkpoints you wrote yourself, and if this one is yours "
+            f"(an older thinkvl, format 1), re-create it by training again from its model/ folder"
+        ) from None
+    if not isinstance(state, dict) or state.get("version") != FORMAT_VERSION:
+        found = state.get("version") if isinstance(state, dict) else type(state).__name__
+        raise UnsafeCheckpoint(f"{file}: trainer state format {found!r}, expected {FORMAT_VERSION}")
+    return state
+
+
 def has_final(run_dir: str | Path) -> bool:
     """Whether the run finished: ``final/`` is written last and atomically."""
     return (Path(run_dir) / "final" / "config.json").exists()
@@ -283,7 +325,7 @@ def export_final(run_dir: str | Path, model, processor, dtype: torch.dtype | Non
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         tmp = run_dir / f".tmp-final-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
+        _clear_debris(run_dir, (".tmp-final-*", ".old-final-*"))  # left by a kill mid-export
         _save_hf(model, processor, model_sd, tmp, dtype)
         _fsync_tree(tmp)
         if final.exists():

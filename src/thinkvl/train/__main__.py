@@ -26,8 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_intermixed_args(argv)
 
     from thinkvl.config import ConfigError, load_config
+    from thinkvl.data.schema import RecordError
+    from thinkvl.runtime.checkpoint import UnsafeCheckpoint
     from thinkvl.train.config import PretrainConfig, SFTConfig
     from thinkvl.train.loop import run_supervised
+    from thinkvl.train.samples import SampleError
 
     items = [*args.overrides, *args.sets] + ([f"run.out={args.out}"] if args.out else [])
     try:
@@ -35,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
-    final = run_supervised(cfg, resume=args.resume)
+    try:
+        final = run_supervised(cfg, resume=args.resume)
+    except (RecordError, SampleError, UnsafeCheckpoint) as err:  # the data's fault: no traceback
+        print(f"{args.stage} stopped: {err}", file=sys.stderr)
+        return 2
     if os.environ.get("RANK", "0") == "0":
         print(f"{args.stage} done: model in {final}, metrics in {Path(cfg.run.out) / 'metrics.jsonl'}")
     return 0

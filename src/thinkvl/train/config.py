@@ -37,6 +37,9 @@ class DataConfig(Section):
         None, ge=1, description="data shards (default: the world size); fixing it keeps the data "
                                 "order identical for any number of processes")
     skip_invalid: bool = Field(False, description="skip and count records that fail validation")
+    media_roots: list[str] = Field(
+        default_factory=list, description="folders media may live in besides each data file's "
+        "own (paths are resolved with symlinks followed; anything outside is a bad record)")
     skip_bad_media: bool = Field(
         False, description="skip and count samples with corrupt/over-budget media or longer than seq_len")
     prefetch: bool = Field(

@@ -28,9 +28,10 @@ class ShardFeed:
 
     def __init__(self, files, shard: int, shards: int, encode: Callable[[dict], PackItem], *,
                  seq_len: int, buffer_tokens: int, shuffle_seed: int | None, buffer_size: int,
-                 skip_invalid: bool, skip_bad_samples: bool):
+                 skip_invalid: bool, skip_bad_samples: bool, media_roots: tuple = ()):
         self.stream = read_records(files, rank=shard, world_size=shards, shuffle_seed=shuffle_seed,
-                                   buffer_size=buffer_size, skip_invalid=skip_invalid)
+                                   buffer_size=buffer_size, skip_invalid=skip_invalid,
+                                   media_roots=media_roots)
         self.encode = encode
         self.skip_bad_samples = skip_bad_samples
         self.buffer_tokens = max(buffer_tokens, seq_len)
@@ -90,7 +91,7 @@ class StepFeed:
     def __init__(self, files, *, rank: int, world_size: int, shards: int | None, packs_per_step: int,
                  encode: Callable[[dict], PackItem], seq_len: int, buffer_tokens: int,
                  shuffle_seed: int | None, buffer_size: int, skip_invalid: bool,
-                 skip_bad_samples: bool):
+                 skip_bad_samples: bool, media_roots: tuple = ()):
         shards = shards or world_size
         if shards % world_size:
             raise ValueError(f"data.shards={shards} must be a multiple of the {world_size} processes")
@@ -102,7 +103,8 @@ class StepFeed:
         self.feeds = {
             s: ShardFeed(files, s, shards, encode, seq_len=seq_len, buffer_tokens=buffer_tokens,
                          shuffle_seed=shuffle_seed, buffer_size=buffer_size,
-                         skip_invalid=skip_invalid, skip_bad_samples=skip_bad_samples)
+                         skip_invalid=skip_invalid, skip_bad_samples=skip_bad_samples,
+                         media_roots=media_roots)
             for s in range(shards) if s % world_size == rank
         }
 

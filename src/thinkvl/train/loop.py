@@ -87,7 +87,8 @@ class SupervisedTrainer:
                              packs_per_step=cfg.train.packs_per_step, encode=encoder,
                              seq_len=d.seq_len, buffer_tokens=int(d.pack_buffer_rows * d.seq_len),
                              shuffle_seed=cfg.run.seed if d.shuffle else None, buffer_size=d.buffer_size,
-                             skip_invalid=d.skip_invalid, skip_bad_samples=d.skip_bad_media)
+                             skip_invalid=d.skip_invalid, skip_bad_samples=d.skip_bad_media,
+                             media_roots=tuple(d.media_roots))
         if d.prefetch:
             self.feed = PrefetchedFeed(self.feed)
         self.filler = dummy_vision_item(self.processor, self.positions) if info.distributed else None

@@ -222,7 +222,8 @@ register_metric("chartqa", chartqa, parse_chart, None,
 
 def normalise(text: str) -> str:
     text = re.sub(r"\s+", " ", str(text).strip().lower())
-    return re.sub(r"^[\"'(\[]+|[\"'.)\]。]+$", "", text).strip()
+    # strip, not a "[…]+$" regex: that one is quadratic in a long run of the stripped characters
+    return text.lstrip("\"'([").rstrip("\"'.)]。").strip()
 
 
 def exact_then_judge(item: EvalItem, pred: str) -> Verdict:

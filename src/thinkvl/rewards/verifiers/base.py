@@ -91,6 +91,8 @@ def judged_outcome(verdict: Any, why: str, extracted: Any) -> Outcome:
 
 
 def reference_text(gold: Any) -> str:
+    """The reference as text; never raises ("" for what has no text, e.g. an integer past
+    Python's 4,300-digit conversion limit or a list nested past the recursion limit)."""
     if gold is None:
         return ""
     if isinstance(gold, str):
@@ -99,12 +101,22 @@ def reference_text(gold: Any) -> str:
         return "true" if gold else "false"
     if isinstance(gold, float):
         return str(int(gold)) if gold.is_integer() and abs(gold) < 1e15 else repr(gold)
-    if isinstance(gold, int):
-        return str(gold)
     try:
+        if isinstance(gold, int):
+            return str(gold)
         return json.dumps(gold, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return str(gold)
+    except (TypeError, ValueError, RecursionError):
+        return describe(gold, 10_000) if not isinstance(gold, int) else ""
+
+
+def describe(value: Any, limit: int = 80) -> str:
+    """A short repr of a reference or prediction for reasons; never raises (a 5,000-digit
+    integer has no repr, a deeply nested list overflows it)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        text = f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 REGISTRY: dict[str, type[Verifier]] = {}

@@ -37,7 +37,10 @@ def gold_number(gold: Any) -> tuple[float, bool] | None:
     if isinstance(gold, bool):
         return None
     if isinstance(gold, (int, float)):
-        return float(gold), False
+        try:
+            return float(gold), False
+        except OverflowError:  # an integer past float range is no chart value
+            return None
     if isinstance(gold, str):
         return parse_number(unwrap_latex(gold))
     return None

@@ -13,7 +13,7 @@ from typing import Any
 from .. import result as R
 from ..extract import normalize_answer, unwrap_latex
 from ..result import Outcome
-from .base import Ctx, Verifier, register
+from .base import Ctx, Verifier, describe, reference_text, register
 
 _PREFIX_RE = re.compile(
     r"^(?:the\s+)?(?:correct\s+|final\s+)?(?:answer|option|choice)(?:\s+is)?\s*[:：]?\s*",
@@ -23,6 +23,9 @@ _ONE_RE = re.compile(r"^\(?([A-Z])\)?(?:\s*[.:)\]]\s*|\s+|$)(.*)$", re.DOTALL)
 _MANY_RE = re.compile(
     r"^\(?[A-Z]\)?(?:\s*(?:,|;|/|&|\band\b|\bor\b|\s)\s*\(?[A-Z]\)?)+\.?$", re.IGNORECASE
 )
+
+
+_MARKED_LETTER_RE = re.compile(r"[(\[]\s*([A-Z])\s*[)\]]|(?<![A-Za-z])([A-Z])\)")
 
 
 def options_of(meta: dict[str, Any]) -> dict[str, str]:
@@ -50,6 +53,10 @@ def extract_letter(box: str, options: dict[str, str]) -> tuple[str | None, str]:
     m = _ONE_RE.match(text)
     if m and m.group(1) in valid:
         letter, rest = m.group(1), m.group(2).strip().rstrip(".")
+        marked = {a or b for a, b in _MARKED_LETTER_RE.findall(rest)}
+        others = {x for x in marked if x in valid and x != letter}
+        if others and (not options or _match_option(rest, options) is None):
+            return None, "several options listed"  # "(B)(C)", "B (C)": read as B before
         if rest and options:
             other = _match_option(rest, options)
             if other is not None and other != letter:
@@ -74,10 +81,10 @@ class ChoiceVerifier(Verifier):
 
     def check(self, box: str, gold: Any, ctx: Ctx) -> Outcome:
         options = options_of(ctx.meta)
-        want, _ = extract_letter(str(gold), options) if gold is not None else (None, "")
+        want, _ = extract_letter(reference_text(gold), options) if gold is not None else (None, "")
         if want is None:
             return Outcome(
-                0.0, False, f"reference {gold!r} is not an option letter", None, (R.NO_REFERENCE,)
+                0.0, False, f"reference {describe(gold)} is not an option letter", None, (R.NO_REFERENCE,)
             )
         got, why = extract_letter(box, options)
         if got is None:

@@ -9,7 +9,7 @@ from typing import Any
 from .. import result as R
 from ..extract import NUMBER_WORDS, to_float, unwrap_latex
 from ..result import Outcome
-from .base import Ctx, Verifier, register
+from .base import Ctx, Verifier, describe, register
 
 _NUM_RE = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w.]*\d)")
 _WORD_RE = re.compile(r"[a-z]+")
@@ -33,11 +33,14 @@ def extract_count(box: str) -> tuple[int | None, str]:
     return int(value), ""
 
 
+_MAX_COUNT = 10**15  # larger "counts" are corrupt references (and have no str() past 4,300 digits)
+
+
 def gold_count(gold: Any) -> int | None:
     if isinstance(gold, bool):
         return None
     if isinstance(gold, int):
-        return gold
+        return gold if abs(gold) < _MAX_COUNT else None
     if isinstance(gold, float) and gold.is_integer():
         return int(gold)
     if isinstance(gold, str):
@@ -54,7 +57,7 @@ class CountingVerifier(Verifier):
         want = gold_count(gold)
         if want is None:
             return Outcome(
-                0.0, False, f"reference {gold!r} is not an integer", None, (R.NO_REFERENCE,)
+                0.0, False, f"reference {describe(gold)} is not an integer", None, (R.NO_REFERENCE,)
             )
         got, why = extract_count(box)
         if got is None:

@@ -15,9 +15,9 @@ from pydantic import Field
 from thinkvl.config import Section
 
 from .. import result as R
-from ..extract import similarity
+from ..extract import TooLongToCompare, similarity
 from ..result import Outcome
-from .base import Ctx, Verifier, register
+from .base import Ctx, Verifier, describe, register
 from .gui_actions import Action, ActionError, canonical, parse_actions
 
 _POINTED = {"click", "double_click", "right_click", "long_press", "hover"}
@@ -50,7 +50,7 @@ class GuiVerifier(Verifier):
     def check(self, box: str, gold: Any, ctx: Ctx) -> Outcome:
         if not isinstance(gold, dict) or not (gold.get("action") or gold.get("action_type")):
             return Outcome(
-                0.0, False, f"reference {gold!r} is not a GUI action", None, (R.NO_REFERENCE,)
+                0.0, False, f"reference {describe(gold)} is not a GUI action", None, (R.NO_REFERENCE,)
             )
         try:
             actions = parse_actions(box)
@@ -103,7 +103,10 @@ class GuiVerifier(Verifier):
         got = act.text or ""
         if not self.opt.case_sensitive_text:
             want, got = want.lower(), got.lower()
-        score = similarity(got.strip(), want.strip())
+        try:
+            score = similarity(got.strip(), want.strip())
+        except TooLongToCompare as exc:
+            return Outcome(0.0, False, f"typed text not scored: {exc}", act.as_dict(), (R.TOO_LONG,))
         if score < self.opt.min_text_similarity:
             return Outcome(0.0, False, f"typed text similarity {score:.2f} too low", act.as_dict())
         ok = score >= self.opt.text_correct_threshold

@@ -17,6 +17,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from .base import describe
+
 _ALIASES = {
     "click": "click",
     "tap": "click",
@@ -160,13 +162,13 @@ def _point(value: Any) -> tuple[float, float]:
         nums = re.findall(r"-?\d+(?:\.\d+)?", value)
         value = [float(n) for n in nums]
     if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ActionError(f"a point needs two coordinates, got {value!r}")
+        raise ActionError(f"a point needs two coordinates, got {describe(value)}")
     try:
         x, y = float(value[0]), float(value[1])
     except (TypeError, ValueError):
-        raise ActionError(f"non-numeric point {value!r}") from None
+        raise ActionError(f"non-numeric point {describe(value)}") from None
     if not (0 <= x <= 1000 and 0 <= y <= 1000):
-        raise ActionError(f"point {value!r} is outside the 0-1000 grid")
+        raise ActionError(f"point {describe(value)} is outside the 0-1000 grid")
     return x, y
 
 

@@ -15,6 +15,7 @@ from thinkvl.config import Section
 from .. import result as R
 from ..result import Deferred, Outcome
 from .base import Ctx, Verifier, reference_text, register
+from .mathchain import chain_links, is_chain
 from .mathfast import fast_equal
 from .mathpool import MathPool, MathVerdict
 
@@ -76,9 +77,52 @@ class MathOptions(Section):
 
 
 def math_check(engine: MathEngine, box: str, golds: list[str], why: str = "") -> Outcome | Deferred:
-    """Equivalence of ``box`` with any of ``golds``; shared with the science verifier."""
+    """Equivalence of ``box`` with any of ``golds``; shared with the science verifier.
+
+    A chained box (``x = 6 = 5``) must equal the reference in every link (see mathchain)."""
     if not golds:
         return Outcome(0.0, False, "no reference answer", box, (R.NO_REFERENCE,))
+    links = chain_links(box)
+    if links is not None and not any(is_chain(g) for g in golds):
+        if len(links) > 1:
+            return _every_link(engine, box, links, golds, why)
+        if links and links[0]:
+            box = links[0]  # "x = 5": the value after the name
+    return _single_check(engine, box, golds, why)
+
+
+def _every_link(
+    engine: MathEngine, box: str, links: list[str], golds: list[str], why: str
+) -> Outcome | Deferred:
+    """All links of a chain must be equivalent to the reference: ``6 = 5`` is two answers."""
+    if not all(links):
+        return Outcome(0.0, False, f"{why}an empty link in the chain", box, (R.UNPARSABLE,))
+    checks = [_single_check(engine, link, golds, why) for link in links]
+    for link, out in zip(links, checks):
+        if isinstance(out, Outcome) and not out.correct:
+            return Outcome(
+                0.0, False, f"{why}{link!r} in the chain is not the reference", box,
+                (R.MULTIPLE_ANSWERS, *out.flags),
+            )
+    deferred = [c for c in checks if isinstance(c, Deferred)]
+    if not deferred:
+        return Outcome(1.0, True, f"{why}every link of the chain equals the reference", box)
+    sizes = [len(d.payload) for d in deferred]
+
+    def finish(verdicts: list[MathVerdict]) -> Outcome:
+        k = 0
+        for d, n in zip(deferred, sizes):
+            out = d.finish(verdicts[k : k + n])
+            k += n
+            if not out.correct:
+                return Outcome(0.0, False, f"{why}a link of the chain is not the reference",
+                               box, (R.MULTIPLE_ANSWERS, *out.flags))
+        return Outcome(1.0, True, f"{why}every link of the chain equals the reference", box)
+
+    return Deferred("math", [p for d in deferred for p in d.payload], finish)
+
+
+def _single_check(engine: MathEngine, box: str, golds: list[str], why: str) -> Outcome | Deferred:
     undecided = []
     for gold in golds:
         res = engine.quick(gold, box)

@@ -123,6 +123,10 @@ class _Worker:
         return self.active.conn
 
     def restart(self) -> None:
+        """Replace the active process without waiting for it: the killed item's verdict goes
+        back at its deadline, and whoever sends next waits for the replacement (not counted
+        against any item's limit). Waiting here made a timeout cost ~3 s at a 2 s limit, and
+        ~10 s when the replacement started cold (issue 20, finding 11)."""
         self.active.kill()
         self.pending = deque()
         if self.spare is not None:
@@ -131,7 +135,6 @@ class _Worker:
             self.active = _Process(self.soft_s, self.memory_mb)
         if self.use_spare:
             self.spare = _Process(self.soft_s, self.memory_mb)  # warms up while we work
-        self.active.wait_ready()
 
     def stop(self) -> None:
         self.active.stop()
@@ -203,8 +206,7 @@ class MathPool:
         active = []
         for k, w in enumerate(self._workers):
             ids = list(range(k * chunk, min(len(pairs), (k + 1) * chunk)))
-            if ids:
-                self._send(w, ids, pairs)
+            if ids and self._send(w, ids, pairs, results):
                 active.append(w)
         while active:
             now = time.monotonic()
@@ -228,10 +230,26 @@ class MathPool:
         self.items += len(pairs)
         return [r if r is not None else MathVerdict("error", None, "no reply") for r in results]
 
-    def _send(self, w: _Worker, ids: list[int], pairs: list[tuple[str, str]]) -> None:
-        w.pending = deque(ids)
-        w.conn.send([(i, pairs[i][0], pairs[i][1]) for i in ids])
+    def _send(
+        self,
+        w: _Worker,
+        ids: list[int],
+        pairs: list[tuple[str, str]],
+        results: list[MathVerdict | None],
+    ) -> bool:
+        """Send ``ids`` to ``w`` once it is ready (the wait is no item's time); False when the
+        worker could not start, with the items answered as errors."""
+        try:
+            w.active.wait_ready()
+            w.pending = deque(ids)
+            w.conn.send([(i, pairs[i][0], pairs[i][1]) for i in ids])
+        except (RuntimeError, OSError) as exc:
+            for i in ids:
+                results[i] = MathVerdict("error", None, f"math-verify worker unavailable: {exc}")
+            w.pending = deque()
+            return False
         w.deadline = time.monotonic() + self.timeout_s
+        return True
 
     def _receive(
         self, w: _Worker, pairs: list[tuple[str, str]], results: list[MathVerdict | None]
@@ -260,4 +278,4 @@ class MathPool:
         w.restart()
         self.restarts += 1
         if rest:
-            self._send(w, rest, pairs)
+            self._send(w, rest, pairs, results)

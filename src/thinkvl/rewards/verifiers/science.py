@@ -11,6 +11,7 @@ from pydantic import Field
 
 from thinkvl.config import Section
 
+from .. import result as R
 from ..extract import normalize_answer
 from ..result import Deferred, Outcome
 from .base import Ctx, Verifier, reference_text, register
@@ -32,6 +33,12 @@ _UNIT_CLEAN_RE = re.compile(
     r"\\(?:text|mathrm|rm|mbox|operatorname)\s*\{([^{}]*)\}|\\[,;:!]|\\ |~|[{}\s]"
 )
 _UNIT_SPLIT_RE = re.compile(r"[/*·^()\-\d]+|\\cdot")
+# Exponents, subscripts and powers of ten are parts of one value, not values of their own.
+_NOT_A_VALUE_RE = re.compile(
+    r"(?:\\times|×|\*|\\cdot)\s*10\s*\^\s*\{?\s*[-+]?\d+\s*\}?|[\^_]\s*\{?\s*[-+]?\d+(?:\.\d+)?\s*\}?"
+    r"|(?<=\d)[eE][-+]?\d+"
+)
+_VALUE_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
 _FORMULA_RE = re.compile(r"^(?:[A-Z][a-z]?\d*|[()\[\]]|\d+|[+\-→=]|_\{?\d+\}?|\^\{?\d*[+-]\}?)+$")
 
 
@@ -58,6 +65,12 @@ def split_quantity(text: str) -> tuple[str, str] | None:
     if not tokens or not all(_UNIT_TOKEN_RE.match(t) for t in tokens):
         return None
     return m.group(1), unit
+
+
+def value_count(text: str) -> int:
+    """How many separate numbers ``text`` states ("3 \\times 10^8 m/s" is one; "3 m/s / 2 m/s"
+    two): a quantity with units goes to the judge, which must not see two answers at once."""
+    return len(_VALUE_RE.findall(_NOT_A_VALUE_RE.sub(" ", text)))
 
 
 def is_formula_or_word(text: str) -> bool:
@@ -94,6 +107,8 @@ class ScienceVerifier(Verifier):
         return math_check(self.env.math, box, gold_alternatives(gold))
 
     def _quantity(self, box: str, gold: Any, want: tuple[str, str], ctx: Ctx) -> Outcome | Deferred:
+        if value_count(box) > 1:
+            return Outcome(0.0, False, "several values for one quantity", box, (R.MULTIPLE_ANSWERS,))
         got = split_quantity(box)
         if got is not None and got[1] == want[1]:
             equal = fast_equal(want[0], got[0], self.opt.rel_tol)

@@ -33,7 +33,10 @@ def as_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer past float range: no number to compare with
+            return None
     text = unwrap_latex(str(value))
     got = parse_number(text) or number_of(normalize_answer(text))
     return got[0] if got is not None and not got[1] else None
