@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from thinkvl.model.inputs import IGNORE, VISION_KEYS, Encoded, group_by_modality
 from thinkvl.model.positions import rope_index, sample_positions
 from thinkvl.rl.config import AlgoConfig
-from thinkvl.rl.loss import kl_k3, policy_loss
+from thinkvl.rl.loss import get_policy_loss, kl_k3, policy_loss
 from thinkvl.runtime.distributed import gradient_sync
 from thinkvl.runtime.optim import RL_DEFAULTS, OptimConfig, build_optimizer
 from thinkvl.runtime.precision import autocast
@@ -194,7 +194,7 @@ def completion_logprobs(model, batch: PrefixBatch, temperature: float = 1.0, wit
         if with_entropy:
             with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
                 lp = log_probs if entropy_grad else log_probs.detach()
-                ent_parts.append(-(lp.exp() * lp).sum(-1))  # token_entropy, from the same log-softmax
+                ent_parts.append(-(lp.exp() * lp).sum(-1))  # entropy, from the same log-softmax
 
     def place(parts):  # per-token values -> (B, C), zero where nothing is trained
         zeros = parts[0].new_zeros(mask.shape)
@@ -216,6 +216,7 @@ class Actor:
         self.model = model
         self.pad_id = pad_id
         self.algo = algo or AlgoConfig()
+        get_policy_loss(self.algo.loss)  # an unknown rl.loss fails here, not after the first rollouts
         self.optim = optim or OptimConfig(**RL_DEFAULTS)
         self.optimizer, self.scheduler = build_optimizer(model, self.optim, total_steps)
         self.temperature = temperature
@@ -269,7 +270,8 @@ class Actor:
         adv_all = torch.tensor(advantages, dtype=torch.float32)
         positions = Positions(self.model)
         old = self._old_logprobs(samples, plan, positions) if a.updates_per_batch > 1 else None
-        stats = {"clip_fraction": 0.0, "entropy": 0.0, "kl": 0.0, "grad_norm": 0.0, "loss": 0.0,
+        stats = {"clip_fraction_low": 0.0, "clip_fraction_high": 0.0, "ratio_deviation": 0.0, "entropy": 0.0,
+                 "kl": 0.0, "grad_norm": 0.0, "loss": 0.0,
                  "lr": self.scheduler.get_last_lr()[0]}  # the lr this update steps with
         token_count = 0
         device = next(self.model.parameters()).device
@@ -290,7 +292,7 @@ class Actor:
                 adv = adv_all[mb.rows].to(logp.device)
                 out = policy_loss(logp, old_logp, adv, mask, a.clip_low, a.clip_high,
                                   normalization=a.normalization, total_samples=n_samples,
-                                  total_tokens=n_tokens)
+                                  total_tokens=n_tokens, loss=a.loss)
                 loss = out.loss
                 fmask = mask.float()
                 ent = (entropy * fmask).sum() / fmask.sum().clamp(min=1)
@@ -307,20 +309,23 @@ class Actor:
                 if mb.weight:
                     k = int(fmask.sum())
                     token_count += k
-                    stats["clip_fraction"] += out.clip_fraction * k
+                    stats["clip_fraction_low"] += float(out.clipped_low)
+                    stats["clip_fraction_high"] += float(out.clipped_high)
+                    stats["ratio_deviation"] += float(out.ratio_deviation)
                     stats["entropy"] += float(ent.detach()) * k
                     stats["loss"] += float(out.loss.detach())
             grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim.grad_clip)
             stats["grad_norm"] = float(grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm)
             self.optimizer.step()
         self.scheduler.step()
-        keys = ("clip_fraction", "entropy", "kl", "loss")
+        keys = ("clip_fraction_low", "clip_fraction_high", "ratio_deviation", "entropy", "kl", "loss")
         if world > 1:  # statistics of the whole batch, not of this rank's share
             totals = torch.tensor([stats[k] for k in keys] + [token_count], dtype=torch.float64)
             dist.all_reduce(totals)
             stats.update(zip(keys, totals[:-1].tolist()))
             token_count = int(totals[-1])
-        for key in keys[:3]:
+        for key in keys[:5]:
             stats[key] /= max(1, token_count)
+        stats["clip_fraction"] = stats["clip_fraction_low"] + stats["clip_fraction_high"]
         stats["loss"] /= a.updates_per_batch
         return stats

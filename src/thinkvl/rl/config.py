@@ -36,6 +36,8 @@ class AlgoConfig(Section):
     steps: int = Field(20, ge=0)
     prompts_per_step: int = Field(16, ge=1, description="groups trained on per step (after filtering)")
     advantage: str = "grpo"
+    loss: str = Field("clipped", description="policy loss by name (rl/loss.py's registry): clipped = "
+                                             "PPO clipping with clip-higher")
     clip_low: float = Field(0.2, ge=0)
     clip_high: float = Field(0.28, ge=0)
     normalization: Literal["sample", "token"] = "sample"
