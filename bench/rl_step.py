@@ -95,6 +95,7 @@ class ThinkVL:
 
     def step(self) -> dict:
         from thinkvl.rl.advantage import grpo
+        from thinkvl.rl.batch import split
 
         t = {}
         t0 = time.perf_counter()
@@ -108,7 +109,8 @@ class ThinkVL:
         advs = []
         for g in range(len(groups)):
             advs += [a or 0.0 for a in grpo([r.reward for r in results[g * self.n:(g + 1) * self.n]])]
-        stats = self.actor.update([c.sample for c in comps], advs)
+        numbers = [g for g, group in enumerate(groups) for _ in group]
+        stats = self.actor.update(split([c.sample for c in comps], advs, numbers))
         self.engine.sync(self.actor.model)
         t3 = time.perf_counter()
         t.update(rollout=t1 - t0, reward=t2 - t1, update=t3 - t2, step=t3 - t0,

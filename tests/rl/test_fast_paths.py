@@ -4,7 +4,7 @@
   finished rows dropped) gives exactly the tokens, flags and labels of the two-phase
   Hugging Face ``generate`` reference under greedy decoding, for images and video;
 * sampling: the draw and the top-k fast path follow the processed distribution;
-* update: the two-forward, prompt-shared log-probabilities and their gradients equal one
+* update: the two-forward, prompt-shared log-probabilities, entropies and gradients equal one
   plain forward per sequence; the vision lr scale and the FSDP vision filler behave.
 """
 
@@ -35,6 +35,7 @@ from thinkvl.rl.actor import (
     completion_logprobs,
     plan_micro_batches,
 )
+from thinkvl.rl.batch import split
 from thinkvl.rl.config import AlgoConfig
 from thinkvl.runtime.optim import OptimConfig
 
@@ -177,50 +178,55 @@ def test_top_k_fast_path_matches_the_generate_processors(tiny):
 
 
 def _samples(model, processor, n=3):
+    """Rollout samples listed group by group, and each one's group number."""
     torch.manual_seed(0)
     groups = generate_groups(model, processor, PROMPTS, n, Sampling(think_budget=7, answer_budget=4))
-    return [c.sample for g in groups for c in g]
+    return [c.sample for g in groups for c in g], [i for i, g in enumerate(groups) for _ in g]
 
 
-def reference_logprobs(model, samples, pad_id):
-    """One plain forward per micro-batch of full sequences (right-padded, attention mask)."""
-    out = []
+def reference_logprobs(model, samples, pad_id, entropy=False):
+    """One plain forward per sequence (right-padded, attention mask): each sample's trained
+    tokens' log-probabilities (and, if asked, their next-token entropies)."""
+    out, ents = [], []
     for s in samples:
         batch = collate([s], pad_id)
         labels = batch.pop("labels")
         logits = model(**batch, use_cache=False).logits[:, :-1].float()
-        lp = torch.log_softmax(logits, -1).gather(-1, labels[:, 1:].clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        log_probs = torch.log_softmax(logits, -1)
+        lp = log_probs.gather(-1, labels[:, 1:].clamp(min=0).unsqueeze(-1)).squeeze(-1)
         keep = labels[:, 1:] != IGNORE
         out.append(lp[keep])
-    return out
+        ents.append(-(log_probs.exp() * log_probs).sum(-1)[keep])
+    return (out, ents) if entropy else out
 
 
 def test_prompt_shared_logprobs_and_gradients_equal_plain_forwards(tiny):
     model, processor = tiny
-    samples = _samples(model, processor)
+    samples, groups = _samples(model, processor)
     pad = processor.tokenizer.pad_token_id
     adv = torch.linspace(-1.0, 1.0, len(samples))
-    plan = plan_micro_batches(samples, 8)
+    plan = plan_micro_batches(samples, 8, groups)
     assert sorted(r for mb in plan for r in mb.rows) == list(range(len(samples)))
     positions = Positions(model)
 
     model.zero_grad()
-    ours = {}
+    ours, our_entropy = {}, {}
     for mb in plan:
-        batch = collate_prefix([samples[i] for i in mb.rows], pad, positions)
+        batch = collate_prefix([samples[i] for i in mb.rows], [groups[i] for i in mb.rows], pad, positions)
         assert batch.prompt["input_ids"].shape[0] < len(mb.rows)  # distinct prompts only
         logp, mask, entropy = completion_logprobs(model, batch, with_entropy=True)
-        assert entropy.shape == logp.shape and bool((entropy[mask] > 0).all())
+        assert entropy.shape == logp.shape
         (logp.sum(1) * adv[mb.rows]).sum().backward()
         for j, r in enumerate(mb.rows):
-            ours[r] = logp[j][mask[j]].detach()
+            ours[r], our_entropy[r] = logp[j][mask[j]].detach(), entropy[j][mask[j]]
     grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
     model.zero_grad()
-    ref = reference_logprobs(model, samples, pad)
+    ref, ref_entropy = reference_logprobs(model, samples, pad, entropy=True)
     sum((lp.sum() * a) for lp, a in zip(ref, adv)).backward()
     for r in range(len(samples)):
         assert torch.allclose(ours[r], ref[r].detach(), atol=1e-5)
+        assert torch.allclose(our_entropy[r], ref_entropy[r].detach(), atol=1e-4)  # the logged entropy
     visual = [n for n in grads if ".visual." in n or n.startswith("model.visual")]
     assert visual and all(grads[n].abs().sum() > 0 for n in visual[:3])  # the tower learns through the cache
     for n, p in model.named_parameters():
@@ -233,12 +239,22 @@ def test_prompt_shared_logprobs_and_gradients_equal_plain_forwards(tiny):
 def test_update_loss_is_the_per_sample_normalised_objective(tiny):
     """On-policy the ratio is 1, so the per-sample-normalised loss is the mean of −A."""
     model, processor = tiny
-    samples = _samples(model, processor)
+    samples, groups = _samples(model, processor)
     adv = [(i % 4) * 0.5 - 0.2 for i in range(len(samples))]
     actor = Actor(model, processor.tokenizer.pad_token_id, AlgoConfig(micro_batch=5), OptimConfig(lr=0.0))
-    stats = actor.update(samples, adv)
+    stats = actor.update(split(samples, adv, groups))
     assert stats["loss"] == pytest.approx(-sum(adv) / len(adv), abs=1e-5)
     assert stats["clip_fraction"] == 0.0 and stats["grad_norm"] > 0 and stats["entropy"] > 0
+    assert stats["ratio_deviation"] == 0.0 and stats["optimizer_steps"] == 1
+    model.eval()
+
+
+def test_samples_of_one_group_must_share_their_prompt(tiny):
+    model, processor = tiny
+    samples, _ = _samples(model, processor)
+    actor = Actor(model, processor.tokenizer.pad_token_id, optim=OptimConfig(lr=0.0))
+    with pytest.raises(ValueError, match="group 0 continue different prompts"):
+        actor.update(split(samples[:6], [1.0] * 6, [0] * 6))  # two prompts' completions as one group
     model.eval()
 
 
@@ -272,7 +288,7 @@ def test_filler_runs_the_vision_tower_on_text_only_batches(tiny):
         for name, filler in (("plain", None), ("filler", dummy_vision_item(processor).sample)):
             actor = Actor(model, pad, optim=OptimConfig(lr=0.0), filler=filler)
             calls.clear()
-            losses[name] = actor.update(text_only, [1.0, -0.5, 0.25])["loss"]
+            losses[name] = actor.update(split(text_only, [1.0, -0.5, 0.25], [0, 0, 0]))["loss"]
             losses[name + "_calls"] = len(calls)
     finally:
         hook.remove()

@@ -34,6 +34,7 @@ ACTOR_SCRIPT = textwrap.dedent('''
     from thinkvl.model.factory import load_model, load_processor
     from thinkvl.model.generate import Sampling, generate_groups
     from thinkvl.rl.actor import Actor
+    from thinkvl.rl.batch import MiniBatch, split
     from thinkvl.runtime.distributed import init_distributed, shard_model
     from thinkvl.runtime.filler import dummy_vision_item
     from thinkvl.rl.config import AlgoConfig
@@ -64,10 +65,13 @@ ACTOR_SCRIPT = textwrap.dedent('''
     model = shard_model(copy.deepcopy(base), info)
     actor = Actor(model, processor.tokenizer.pad_token_id, filler=dummy_vision_item(processor).sample, **kw)
     n_tokens = sum(sum(l != -100 for l in s.labels) for s in samples)
-    stats = actor.update([samples[i] for i in rows], [advs[i] for i in rows], len(samples), n_tokens)
+    groups = [i // 3 for i in range(len(samples))]
+    stats = actor.update([MiniBatch([samples[i] for i in rows], [advs[i] for i in rows], [groups[i] for i in rows],
+                                    len(samples), n_tokens)])
     full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
     if info.rank == 0:
-        torch.save({"state": full, "stats": stats, "samples": samples, "advs": advs, "kw": kw}, out)
+        torch.save({"state": full, "stats": stats, "samples": samples, "advs": advs, "groups": groups, "kw": kw},
+                   out)
     dist.barrier()
     dist.destroy_process_group()
 ''')
@@ -91,6 +95,7 @@ def torchrun(args: list[str], timeout: int = 240) -> subprocess.CompletedProcess
 def test_fsdp_update_equals_the_single_process_update(tmp_path):
     from thinkvl.model.factory import build_tiny, load_model, load_processor
     from thinkvl.rl.actor import Actor
+    from thinkvl.rl.batch import split
 
     model_dir = build_tiny(tmp_path / "tiny", seed=3)
     script = tmp_path / "actor_fsdp.py"
@@ -100,7 +105,7 @@ def test_fsdp_update_equals_the_single_process_update(tmp_path):
 
     base, ref = load_model(model_dir), load_model(model_dir)
     single = Actor(ref, load_processor(model_dir).tokenizer.pad_token_id, **got["kw"])
-    stats = single.update(got["samples"], got["advs"])
+    stats = single.update(split(got["samples"], got["advs"], got["groups"]))
     assert got["stats"]["grad_norm"] == pytest.approx(stats["grad_norm"], rel=1e-4)
     for key in ("loss", "entropy", "clip_fraction"):  # whole-batch statistics, reduced over ranks
         assert got["stats"][key] == pytest.approx(stats[key], abs=1e-5), key
