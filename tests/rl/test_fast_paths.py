@@ -5,8 +5,13 @@
   Hugging Face ``generate`` reference under greedy decoding, for images and video;
 * sampling: the draw and the top-k fast path follow the processed distribution;
 * update: the two-forward, prompt-shared log-probabilities, entropies and gradients equal one
-  plain forward per sequence; the vision lr scale and the FSDP vision filler behave.
+  plain forward per sequence; with mini-batches, every optimizer step's gradient equals a naive
+  per-sample clipped-GRPO reference (old log-probs from the sampling policy, so the second
+  step's ratios move and tokens clip, each bound on its own side); the vision lr scale and the
+  FSDP vision filler behave.
 """
+
+import copy
 
 import pytest
 import torch
@@ -256,6 +261,115 @@ def test_samples_of_one_group_must_share_their_prompt(tiny):
     with pytest.raises(ValueError, match="group 0 continue different prompts"):
         actor.update(split(samples[:6], [1.0] * 6, [0] * 6))  # two prompts' completions as one group
     model.eval()
+
+
+def _recorded_steps(actor):
+    """Parameters and gradients as each optimizer step finds them."""
+    seen = []
+
+    def record(*_):
+        seen.append(({n: p.detach().clone() for n, p in actor.model.named_parameters()},
+                     {n: p.grad.clone() for n, p in actor.model.named_parameters() if p.grad is not None}))
+
+    actor.optimizer.register_step_pre_hook(record)
+    return seen
+
+
+def naive_clipped_step(model, samples, advs, old, pad, clip_low, clip_high):
+    """The naive per-sample reference of one optimizer step: a plain forward per sample, its
+    tokens' −min(ρA, clip(ρ, 1−ε_low, 1+ε_high)A), their mean, then a mean over the
+    mini-batch's samples; and how many tokens each bound held (A > 0 above, A < 0 below)."""
+    total, held = 0.0, {"low": 0, "high": 0, "tokens": 0}
+    for lp, o, a in zip(reference_logprobs(model, samples, pad), old, advs):
+        ratio = torch.exp(lp - o)
+        bounded = torch.clamp(ratio, 1.0 - clip_low, 1.0 + clip_high)
+        total = total + (-torch.minimum(ratio * a, bounded * a)).mean()
+        r = ratio.detach()
+        held["high"] += int((r > 1.0 + clip_high).sum()) if a > 0 else 0
+        held["low"] += int((r < 1.0 - clip_low).sum()) if a < 0 else 0
+        held["tokens"] += len(r)
+    return total / len(samples), held
+
+
+def run_mini_batches(tiny, clip_low, clip_high, k=2, lr=1e-2):
+    """Two mini-batches on a copy of the tiny model, against the naive reference of each step."""
+    base, processor = tiny
+    pad = processor.tokenizer.pad_token_id
+    samples, groups = _samples(base, processor)
+    advs = [((i * 7) % 5) / 2.0 - 0.9 for i in range(len(samples))]  # both signs, never 0
+    model = copy.deepcopy(base)
+    actor = Actor(model, pad, AlgoConfig(micro_batch=4, clip_low=clip_low, clip_high=clip_high),
+                  OptimConfig(lr=lr, weight_decay=0.0, grad_clip=1e9, schedule="constant"))
+    steps = _recorded_steps(actor)
+    parts = split(samples, advs, groups, k=k)
+    assert len(parts) == k and all(len(set(mb.groups)) >= 2 for mb in parts)  # whole groups
+    stats = actor.update(parts)
+    assert len(steps) == k and stats["optimizer_steps"] == k
+    assert actor.scheduler.last_epoch == 1 and stats["lr"] == lr  # the schedule counts RL steps
+
+    reference = copy.deepcopy(base)
+    with torch.no_grad():
+        old = [lp.detach() for lp in reference_logprobs(reference, samples, pad)]  # the sampling policy
+    start, out = 0, []
+    for mb, (params, grads) in zip(parts, steps):
+        reference.load_state_dict(params)
+        reference.zero_grad()
+        rows = range(start, start + len(mb.samples))
+        start += len(mb.samples)
+        loss, held = naive_clipped_step(reference, mb.samples, mb.advantages, [old[r] for r in rows], pad,
+                                        clip_low, clip_high)
+        loss.backward()
+        for n, p in reference.named_parameters():
+            if p.grad is not None:
+                scale = float(p.grad.abs().max())
+                assert float((grads[n] - p.grad).abs().max()) <= 1e-4 * scale + 1e-6, (n, scale)
+        out.append((float(loss.detach()), held))
+    assert stats["loss"] == pytest.approx(sum(loss for loss, _ in out) / k, abs=1e-5)
+    tokens = sum(h["tokens"] for _, h in out)
+    assert stats["clip_fraction_low"] == pytest.approx(sum(h["low"] for _, h in out) / tokens)
+    assert stats["clip_fraction_high"] == pytest.approx(sum(h["high"] for _, h in out) / tokens)
+    return stats, out
+
+
+def test_second_mini_batch_moves_the_ratio_and_clips_as_the_naive_reference(tiny):
+    stats, steps = run_mini_batches(tiny, clip_low=0.05, clip_high=0.1)
+    (_, first), (_, second) = steps
+    assert first["low"] == first["high"] == 0  # step 1: the sampling policy itself, ratio 1
+    assert second["low"] > 0 and second["high"] > 0  # step 2: the policy moved; both bounds hold somewhere
+    assert stats["ratio_deviation"] > 0.01 and stats["clip_fraction"] > 0
+    assert stats["clip_fraction"] == pytest.approx(stats["clip_fraction_low"] + stats["clip_fraction_high"])
+
+
+@pytest.mark.parametrize("side", ["high", "low"])
+def test_each_bound_clips_only_its_own_side_through_the_actor(tiny, side):
+    """A tight bound on one side and an unreachable one on the other: only tokens whose advantage
+    has the tight bound's sign may clip (A > 0 above 1 + ε_high, A < 0 below 1 − ε_low)."""
+    tight, loose = 0.02, 0.999
+    stats, steps = run_mini_batches(tiny, clip_low=tight if side == "low" else loose,
+                                    clip_high=tight if side == "high" else loose)
+    other = "low" if side == "high" else "high"
+    assert steps[1][1][side] > 0 and steps[1][1][other] == 0
+    assert stats[f"clip_fraction_{side}"] > 0 and stats[f"clip_fraction_{other}"] == 0.0
+
+
+def test_a_step_without_images_moves_the_vision_tower_on_its_momentum(tiny):
+    """An image mini-batch, then a text-only one: the vision tower gets a zero gradient in the
+    second step, and AdamW moves it on its momentum, as it does under FSDP (where every
+    parameter always gets a reduced gradient), instead of skipping it on one process only."""
+    base, processor = tiny
+    samples, groups = _samples(base, processor)
+    image, text = [0, 1, 2], [9, 10, 11]  # PROMPTS[0] has an image, PROMPTS[3] is text only
+    model = copy.deepcopy(base)
+    actor = Actor(model, processor.tokenizer.pad_token_id, optim=OptimConfig(lr=1e-3))
+    steps = _recorded_steps(actor)
+    parts = [split([samples[i] for i in rows], [1.0, -0.5, 0.25], [groups[i] for i in rows])[0]
+             for rows in (image, text)]
+    actor.update(parts)
+    _, (during, grads) = steps
+    vision = [n for n in during if ".visual." in n or n.startswith("visual")]
+    assert vision and all(float(grads[n].abs().max()) == 0.0 for n in vision)
+    after = {n: p.detach() for n, p in model.named_parameters()}
+    assert all(float((after[n] - during[n]).abs().max()) > 0 for n in vision)
 
 
 def test_vision_lr_scale_splits_the_optimizer(tiny):

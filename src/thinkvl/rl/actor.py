@@ -1,7 +1,7 @@
 """The actor: log-probabilities of sampled tokens and the clipped policy-gradient update.
 
 A rollout batch arrives as mini-batches (``rl.batch.MiniBatch``), one optimizer step each
-(the trainer makes one per step for now), repeated ``rl.updates_per_batch`` times (PPO epochs). The old
+(``rl.mini_batches``), repeated ``rl.updates_per_batch`` times (PPO epochs). The old
 log-probabilities are computed once, before the first step, from the policy that sampled; so
 from the second step on the ratio moves off 1 and clip-higher acts. Within a step, micro-batches
 are modality-homogeneous (GLM-4.1V cannot mix images and video in one forward) and made of whole
@@ -347,11 +347,22 @@ class Actor:
                 for i, micro in enumerate(plan):
                     gradient_sync(self.model, i == len(plan) - 1)  # reduce once, after the last
                     sums += self._backward(mb, micro, positions, old_mb)
+                self._zero_missing_grads()
                 norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim.grad_clip)
                 grad_norms.append(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
                 self.optimizer.step()
         self.scheduler.step()
         return self._stats(sums, grad_norms, steps, lr)
+
+    def _zero_missing_grads(self) -> None:
+        """A trainable parameter the step's loss did not reach (the vision tower in a mini-batch
+        without images) gets a zero gradient rather than none: AdamW then steps it on its momentum
+        as under FSDP (which always reduces a gradient), instead of skipping it only on one
+        process — single-process and sharded runs take the same steps."""
+        for group in self.optimizer.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
 
     def _stats(self, sums: torch.Tensor, grad_norms: list, steps: int, lr: float) -> dict:
         """Whole-batch statistics: token-weighted over every step and rank; the loss and the

@@ -7,7 +7,8 @@ One step, top to bottom (``RLTrainer.step``):
  4. fold each prompt's accuracy into its online pass-rate EMA (its tier moves);
  5. dynamic sampling: keep groups with signal, most balanced first; update the expansion EMA;
  6. group-normalised advantages (missing judgements excluded, never read as 0);
- 7. clipped policy update (clip-higher, no KL, no entropy bonus, per-sample normalisation);
+ 7. clipped policy update (clip-higher, no KL, no entropy bonus, per-sample normalisation) in
+    ``rl.mini_batches`` optimizer steps, old log-probs from the policy that sampled;
  8. sync rollout weights, log per-domain metrics, save rollouts, checkpoint.
 
 The step's data is group-shaped (``rl.batch``): this rank's ``Group``s (prompt, completions,
@@ -164,8 +165,9 @@ class RLTrainer:
         # 6. Advantages within each kept group (missing judgements get none).
         batch.assign_advantages(self.estimator)
 
-        # 7. Policy update on the kept samples (counts over all ranks for exact normalisation).
-        mini_batches = batch.mini_batches(1)
+        # 7. Policy update: the kept samples in rl.mini_batches optimizer steps, each normalised
+        #    by its own sample/token counts over all ranks.
+        mini_batches = batch.mini_batches(cfg.rl.mini_batches)
         train_stats = {}
         with phases("update"):
             if mini_batches:
