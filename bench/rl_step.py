@@ -25,6 +25,7 @@ on a shared 2-core machine make every op wait for a scheduler slice and a step 5
 
     PYTHONPATH=src .venv/bin/python bench/rl_step.py --out /tmp/rl_step.json
     PYTHONPATH=src .venv/bin/python bench/rl_step.py --steps 2 --prompts 8 --skip-trl   # quick look
+    PYTHONPATH=src .venv/bin/python bench/rl_step.py --skip-trl --mini-batches 2   # cost of k = 2
 
 Target (RL issue): thinkvl's step at most 0.5× TRL's. Measured on 2 shared CPU cores (TRL 1.16):
 0.43× with the default random tiny model (every rollout uses its full budget), 0.33× with
@@ -81,7 +82,7 @@ class ThinkVL:
         from thinkvl.rl.actor import Actor
         from thinkvl.rl.rollout import make_engine
 
-        self.prompts, self.n = prompts, args.group
+        self.prompts, self.n, self.mini_batches = prompts, args.group, args.mini_batches
         self.processor = load_processor(model_dir)
         model = load_model(model_dir)
         sampling = Sampling(temperature=1.0, top_p=1.0, think_budget=args.think, answer_budget=args.answer)
@@ -95,6 +96,7 @@ class ThinkVL:
 
     def step(self) -> dict:
         from thinkvl.rl.advantage import grpo
+        from thinkvl.rl.batch import split
 
         t = {}
         t0 = time.perf_counter()
@@ -108,7 +110,8 @@ class ThinkVL:
         advs = []
         for g in range(len(groups)):
             advs += [a or 0.0 for a in grpo([r.reward for r in results[g * self.n:(g + 1) * self.n]])]
-        stats = self.actor.update([c.sample for c in comps], advs)
+        numbers = [g for g, group in enumerate(groups) for _ in group]
+        stats = self.actor.update(split([c.sample for c in comps], advs, numbers, self.mini_batches))
         self.engine.sync(self.actor.model)
         t3 = time.perf_counter()
         t.update(rollout=t1 - t0, reward=t2 - t1, update=t3 - t2, step=t3 - t0,
@@ -221,6 +224,9 @@ def main() -> None:
     ap.add_argument("--answer", type=int, default=16, help="answer budget (demo: 16)")
     ap.add_argument("--micro-batch", type=int, default=64, help="sequences per forward/backward (demo: 64)")
     ap.add_argument("--rollout-batch", type=int, default=128, help="thinkvl rollout.batch_size")
+    ap.add_argument("--mini-batches", type=int, default=1,
+                    help="thinkvl rl.mini_batches (optimizer steps per rollout batch; TRL here always "
+                         "makes one, so compare the two systems at 1)")
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--steps", type=int, default=6, help="measured steps per system (after a warm-up)")
     ap.add_argument("--threads", type=int, default=2)

@@ -6,8 +6,21 @@ import pytest
 import torch
 
 from thinkvl.rl.advantage import get_estimator, grpo, mean_only
-from thinkvl.rl.dynamic import ExpansionEMA, balance, expansion_factor, group_has_signal, select_groups
-from thinkvl.rl.loss import clipped_token_loss, kl_k3, policy_loss, token_entropy
+from thinkvl.rl.dynamic import (
+    ExpansionEMA,
+    balance,
+    expansion_factor,
+    group_has_signal,
+    select_groups,
+)
+from thinkvl.rl.loss import (
+    POLICY_LOSSES,
+    clipped_token_loss,
+    get_policy_loss,
+    kl_k3,
+    policy_loss,
+    register_policy_loss,
+)
 
 
 def test_grpo_advantage_by_hand():
@@ -46,6 +59,49 @@ def test_clip_higher_bounds_by_hand():
     assert clipped.tolist() == [True, False, True, False]
 
 
+def test_each_bound_clips_its_own_side_in_the_loss_and_the_counts():
+    """Ratios between the two bounds tell ε_low from ε_high: 1.25 is inside 1 + 0.28 but outside
+    1 + 0.2; 0.75 is outside 1 − 0.2 but inside 1 − 0.28. Swapped bounds flip every row here."""
+    ratios = torch.tensor([[1.25, 0.75, 1.25, 0.75, 1.35]])
+    logp, old = torch.log(ratios), torch.zeros(1, 5)
+    mask = torch.ones(1, 5)
+    grads = {}
+    for sign in (1.0, -1.0):
+        theta = logp.clone().requires_grad_(True)
+        out = policy_loss(theta, old, torch.tensor([sign]), mask, clip_low=0.2, clip_high=0.28,
+                          normalization="token")
+        grads[sign], = torch.autograd.grad(out.loss, theta)
+        if sign > 0:  # A > 0: only the upper bound can hold, at 1.28: only the 1.35 token
+            assert float(out.loss.detach()) == pytest.approx(-(1.25 + 0.75 + 1.25 + 0.75 + 1.28) / 5, abs=1e-6)
+            assert (float(out.clipped_high), float(out.clipped_low)) == (1.0, 0.0)
+        else:  # A < 0: only the lower bound can hold, at 0.8: both 0.75 tokens
+            assert float(out.loss.detach()) == pytest.approx((1.25 + 0.8 + 1.25 + 0.8 + 1.35) / 5, abs=1e-6)
+            assert (float(out.clipped_high), float(out.clipped_low)) == (0.0, 2.0)
+        assert float(out.tokens) == 5
+        assert float(out.ratio_deviation) == pytest.approx(0.25 * 4 + 0.35, abs=1e-6)
+    # no gradient exactly where a bound held
+    assert (grads[1.0] == 0).tolist() == [[False, False, False, False, True]]
+    assert (grads[-1.0] == 0).tolist() == [[False, True, False, True, False]]
+
+
+def test_policy_losses_are_chosen_by_name_from_the_registry():
+    assert get_policy_loss("clipped") is clipped_token_loss
+    with pytest.raises(ValueError, match="unknown policy loss 'ppo-kl'"):
+        get_policy_loss("ppo-kl")
+
+    @register_policy_loss("test_unclipped")
+    def unclipped(logp, old_logp, adv, clip_low, clip_high):
+        return -torch.exp(logp - old_logp) * adv, torch.zeros_like(logp, dtype=torch.bool)
+
+    try:
+        logp = torch.log(torch.tensor([[2.0, 0.5]]))
+        out = policy_loss(logp, torch.zeros(1, 2), torch.tensor([1.0]), torch.ones(1, 2), loss="test_unclipped")
+        assert float(out.loss) == pytest.approx(-(2.0 + 0.5) / 2)
+        assert float(out.clipped_high) == 0.0
+    finally:
+        del POLICY_LOSSES["test_unclipped"]
+
+
 def test_sample_vs_token_normalisation_by_hand():
     # ratio 1 everywhere: token loss = -A. Sample 0 has 1 token (A=2), sample 1 has 3 tokens (A=-1).
     logp = torch.zeros(2, 3)
@@ -78,10 +134,10 @@ def test_micro_batches_accumulate_to_the_full_batch_gradient(normalization):
     assert torch.allclose(acc, g_full, atol=1e-6)
 
 
-def test_entropy_and_kl_helpers():
-    uniform = torch.zeros(1, 4)
-    assert float(token_entropy(uniform)) == pytest.approx(math.log(4))
+def test_kl_k3_by_hand():
     assert float(kl_k3(torch.tensor(0.3), torch.tensor(0.3))) == pytest.approx(0.0)
+    # logp = log 0.5, ref = log 0.25: delta = -log 2 -> 0.5 + log 2 - 1
+    assert float(kl_k3(torch.tensor(0.5).log(), torch.tensor(0.25).log())) == pytest.approx(0.5 + math.log(2) - 1)
 
 
 def test_expansion_factor_and_ema_by_hand():
@@ -95,6 +151,8 @@ def test_expansion_factor_and_ema_by_hand():
     other = ExpansionEMA()
     other.load_state_dict(state)
     assert other.value == pytest.approx(1.39)
+    other.load_state_dict({"value": 2.5, "last_invalid_rate": 0.3})  # an older checkpoint's state
+    assert other.value == 2.5 and other.state_dict() == {"value": 2.5}
 
 
 def test_group_selection_prefers_balanced_groups():
@@ -116,7 +174,6 @@ def test_group_selection_prefers_balanced_groups():
 @pytest.mark.parametrize("schedule", ["constant", "cosine"])
 def test_actor_lr_schedule_warms_up_then_decays(schedule):
     from thinkvl.rl.actor import Actor
-
     from thinkvl.runtime.optim import OptimConfig
 
     actor = Actor(torch.nn.Linear(2, 2), pad_id=0, total_steps=6,

@@ -34,6 +34,14 @@ def test_online_ema_moves_prompts_between_tiers():
     assert cur.pass_rate[0] == 0.25 and cur.tiers(np.array([0])) == ["hard"]
 
 
+def test_pass_ema_weighs_the_old_estimate_by_pass_ema():
+    cur = make([1.0, None], pass_ema=0.8)
+    cur.update("p0", 0.0)  # 0.8 × old 1.0 + 0.2 × new 0.0
+    assert cur.pass_rate[0] == pytest.approx(0.8) and cur.tiers(np.array([0])) == ["easy"]
+    cur.update("p0", 0.5)
+    assert cur.pass_rate[0] == pytest.approx(0.8 * 0.8 + 0.2 * 0.5)
+
+
 def test_domain_quotas_follow_the_mix():
     cur = make([None] * 6, domains=["math"] * 3 + ["ocr"] * 3, domain_mix={"math": 3, "ocr": 1})
     assert cur.quotas(8) == {"math": 6, "ocr": 2}

@@ -4,9 +4,14 @@
   finished rows dropped) gives exactly the tokens, flags and labels of the two-phase
   Hugging Face ``generate`` reference under greedy decoding, for images and video;
 * sampling: the draw and the top-k fast path follow the processed distribution;
-* update: the two-forward, prompt-shared log-probabilities and their gradients equal one
-  plain forward per sequence; the vision lr scale and the FSDP vision filler behave.
+* update: the two-forward, prompt-shared log-probabilities, entropies and gradients equal one
+  plain forward per sequence; with mini-batches, every optimizer step's gradient equals a naive
+  per-sample clipped-GRPO reference (old log-probs from the sampling policy, so the second
+  step's ratios move and tokens clip, each bound on its own side); the vision lr scale and the
+  FSDP vision filler behave.
 """
+
+import copy
 
 import pytest
 import torch
@@ -35,6 +40,7 @@ from thinkvl.rl.actor import (
     completion_logprobs,
     plan_micro_batches,
 )
+from thinkvl.rl.batch import split
 from thinkvl.rl.config import AlgoConfig
 from thinkvl.runtime.optim import OptimConfig
 
@@ -177,50 +183,55 @@ def test_top_k_fast_path_matches_the_generate_processors(tiny):
 
 
 def _samples(model, processor, n=3):
+    """Rollout samples listed group by group, and each one's group number."""
     torch.manual_seed(0)
     groups = generate_groups(model, processor, PROMPTS, n, Sampling(think_budget=7, answer_budget=4))
-    return [c.sample for g in groups for c in g]
+    return [c.sample for g in groups for c in g], [i for i, g in enumerate(groups) for _ in g]
 
 
-def reference_logprobs(model, samples, pad_id):
-    """One plain forward per micro-batch of full sequences (right-padded, attention mask)."""
-    out = []
+def reference_logprobs(model, samples, pad_id, entropy=False):
+    """One plain forward per sequence (right-padded, attention mask): each sample's trained
+    tokens' log-probabilities (and, if asked, their next-token entropies)."""
+    out, ents = [], []
     for s in samples:
         batch = collate([s], pad_id)
         labels = batch.pop("labels")
         logits = model(**batch, use_cache=False).logits[:, :-1].float()
-        lp = torch.log_softmax(logits, -1).gather(-1, labels[:, 1:].clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        log_probs = torch.log_softmax(logits, -1)
+        lp = log_probs.gather(-1, labels[:, 1:].clamp(min=0).unsqueeze(-1)).squeeze(-1)
         keep = labels[:, 1:] != IGNORE
         out.append(lp[keep])
-    return out
+        ents.append(-(log_probs.exp() * log_probs).sum(-1)[keep])
+    return (out, ents) if entropy else out
 
 
 def test_prompt_shared_logprobs_and_gradients_equal_plain_forwards(tiny):
     model, processor = tiny
-    samples = _samples(model, processor)
+    samples, groups = _samples(model, processor)
     pad = processor.tokenizer.pad_token_id
     adv = torch.linspace(-1.0, 1.0, len(samples))
-    plan = plan_micro_batches(samples, 8)
+    plan = plan_micro_batches(samples, 8, groups)
     assert sorted(r for mb in plan for r in mb.rows) == list(range(len(samples)))
     positions = Positions(model)
 
     model.zero_grad()
-    ours = {}
+    ours, our_entropy = {}, {}
     for mb in plan:
-        batch = collate_prefix([samples[i] for i in mb.rows], pad, positions)
+        batch = collate_prefix([samples[i] for i in mb.rows], [groups[i] for i in mb.rows], pad, positions)
         assert batch.prompt["input_ids"].shape[0] < len(mb.rows)  # distinct prompts only
         logp, mask, entropy = completion_logprobs(model, batch, with_entropy=True)
-        assert entropy.shape == logp.shape and bool((entropy[mask] > 0).all())
+        assert entropy.shape == logp.shape
         (logp.sum(1) * adv[mb.rows]).sum().backward()
         for j, r in enumerate(mb.rows):
-            ours[r] = logp[j][mask[j]].detach()
+            ours[r], our_entropy[r] = logp[j][mask[j]].detach(), entropy[j][mask[j]]
     grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
     model.zero_grad()
-    ref = reference_logprobs(model, samples, pad)
+    ref, ref_entropy = reference_logprobs(model, samples, pad, entropy=True)
     sum((lp.sum() * a) for lp, a in zip(ref, adv)).backward()
     for r in range(len(samples)):
         assert torch.allclose(ours[r], ref[r].detach(), atol=1e-5)
+        assert torch.allclose(our_entropy[r], ref_entropy[r].detach(), atol=1e-4)  # the logged entropy
     visual = [n for n in grads if ".visual." in n or n.startswith("model.visual")]
     assert visual and all(grads[n].abs().sum() > 0 for n in visual[:3])  # the tower learns through the cache
     for n, p in model.named_parameters():
@@ -233,13 +244,132 @@ def test_prompt_shared_logprobs_and_gradients_equal_plain_forwards(tiny):
 def test_update_loss_is_the_per_sample_normalised_objective(tiny):
     """On-policy the ratio is 1, so the per-sample-normalised loss is the mean of −A."""
     model, processor = tiny
-    samples = _samples(model, processor)
+    samples, groups = _samples(model, processor)
     adv = [(i % 4) * 0.5 - 0.2 for i in range(len(samples))]
     actor = Actor(model, processor.tokenizer.pad_token_id, AlgoConfig(micro_batch=5), OptimConfig(lr=0.0))
-    stats = actor.update(samples, adv)
+    stats = actor.update(split(samples, adv, groups))
     assert stats["loss"] == pytest.approx(-sum(adv) / len(adv), abs=1e-5)
     assert stats["clip_fraction"] == 0.0 and stats["grad_norm"] > 0 and stats["entropy"] > 0
+    assert stats["ratio_deviation"] == 0.0 and stats["optimizer_steps"] == 1
     model.eval()
+
+
+def test_samples_of_one_group_must_share_their_prompt(tiny):
+    model, processor = tiny
+    samples, _ = _samples(model, processor)
+    actor = Actor(model, processor.tokenizer.pad_token_id, optim=OptimConfig(lr=0.0))
+    with pytest.raises(ValueError, match="group 0 continue different prompts"):
+        actor.update(split(samples[:6], [1.0] * 6, [0] * 6))  # two prompts' completions as one group
+    model.eval()
+
+
+def _recorded_steps(actor):
+    """Parameters and gradients as each optimizer step finds them."""
+    seen = []
+
+    def record(*_):
+        seen.append(({n: p.detach().clone() for n, p in actor.model.named_parameters()},
+                     {n: p.grad.clone() for n, p in actor.model.named_parameters() if p.grad is not None}))
+
+    actor.optimizer.register_step_pre_hook(record)
+    return seen
+
+
+def naive_clipped_step(model, samples, advs, old, pad, clip_low, clip_high):
+    """The naive per-sample reference of one optimizer step: a plain forward per sample, its
+    tokens' −min(ρA, clip(ρ, 1−ε_low, 1+ε_high)A), their mean, then a mean over the
+    mini-batch's samples; and how many tokens each bound held (A > 0 above, A < 0 below)."""
+    total, held = 0.0, {"low": 0, "high": 0, "tokens": 0}
+    for lp, o, a in zip(reference_logprobs(model, samples, pad), old, advs):
+        ratio = torch.exp(lp - o)
+        bounded = torch.clamp(ratio, 1.0 - clip_low, 1.0 + clip_high)
+        total = total + (-torch.minimum(ratio * a, bounded * a)).mean()
+        r = ratio.detach()
+        held["high"] += int((r > 1.0 + clip_high).sum()) if a > 0 else 0
+        held["low"] += int((r < 1.0 - clip_low).sum()) if a < 0 else 0
+        held["tokens"] += len(r)
+    return total / len(samples), held
+
+
+def run_mini_batches(tiny, clip_low, clip_high, k=2, lr=1e-2):
+    """Two mini-batches on a copy of the tiny model, against the naive reference of each step."""
+    base, processor = tiny
+    pad = processor.tokenizer.pad_token_id
+    samples, groups = _samples(base, processor)
+    advs = [((i * 7) % 5) / 2.0 - 0.9 for i in range(len(samples))]  # both signs, never 0
+    model = copy.deepcopy(base)
+    actor = Actor(model, pad, AlgoConfig(micro_batch=4, clip_low=clip_low, clip_high=clip_high),
+                  OptimConfig(lr=lr, weight_decay=0.0, grad_clip=1e9, schedule="constant"))
+    steps = _recorded_steps(actor)
+    parts = split(samples, advs, groups, k=k)
+    assert len(parts) == k and all(len(set(mb.groups)) >= 2 for mb in parts)  # whole groups
+    stats = actor.update(parts)
+    assert len(steps) == k and stats["optimizer_steps"] == k
+    assert actor.scheduler.last_epoch == 1 and stats["lr"] == lr  # the schedule counts RL steps
+
+    reference = copy.deepcopy(base)
+    with torch.no_grad():
+        old = [lp.detach() for lp in reference_logprobs(reference, samples, pad)]  # the sampling policy
+    start, out = 0, []
+    for mb, (params, grads) in zip(parts, steps):
+        reference.load_state_dict(params)
+        reference.zero_grad()
+        rows = range(start, start + len(mb.samples))
+        start += len(mb.samples)
+        loss, held = naive_clipped_step(reference, mb.samples, mb.advantages, [old[r] for r in rows], pad,
+                                        clip_low, clip_high)
+        loss.backward()
+        for n, p in reference.named_parameters():
+            if p.grad is not None:
+                scale = float(p.grad.abs().max())
+                assert float((grads[n] - p.grad).abs().max()) <= 1e-4 * scale + 1e-6, (n, scale)
+        out.append((float(loss.detach()), held))
+    assert stats["loss"] == pytest.approx(sum(loss for loss, _ in out) / k, abs=1e-5)
+    tokens = sum(h["tokens"] for _, h in out)
+    assert stats["clip_fraction_low"] == pytest.approx(sum(h["low"] for _, h in out) / tokens)
+    assert stats["clip_fraction_high"] == pytest.approx(sum(h["high"] for _, h in out) / tokens)
+    return stats, out
+
+
+def test_second_mini_batch_moves_the_ratio_and_clips_as_the_naive_reference(tiny):
+    stats, steps = run_mini_batches(tiny, clip_low=0.05, clip_high=0.1)
+    (_, first), (_, second) = steps
+    assert first["low"] == first["high"] == 0  # step 1: the sampling policy itself, ratio 1
+    assert second["low"] > 0 and second["high"] > 0  # step 2: the policy moved; both bounds hold somewhere
+    assert stats["ratio_deviation"] > 0.01 and stats["clip_fraction"] > 0
+    assert stats["clip_fraction"] == pytest.approx(stats["clip_fraction_low"] + stats["clip_fraction_high"])
+
+
+@pytest.mark.parametrize("side", ["high", "low"])
+def test_each_bound_clips_only_its_own_side_through_the_actor(tiny, side):
+    """A tight bound on one side and an unreachable one on the other: only tokens whose advantage
+    has the tight bound's sign may clip (A > 0 above 1 + ε_high, A < 0 below 1 − ε_low)."""
+    tight, loose = 0.02, 0.999
+    stats, steps = run_mini_batches(tiny, clip_low=tight if side == "low" else loose,
+                                    clip_high=tight if side == "high" else loose)
+    other = "low" if side == "high" else "high"
+    assert steps[1][1][side] > 0 and steps[1][1][other] == 0
+    assert stats[f"clip_fraction_{side}"] > 0 and stats[f"clip_fraction_{other}"] == 0.0
+
+
+def test_a_step_without_images_moves_the_vision_tower_on_its_momentum(tiny):
+    """An image mini-batch, then a text-only one: the vision tower gets a zero gradient in the
+    second step, and AdamW moves it on its momentum, as it does under FSDP (where every
+    parameter always gets a reduced gradient), instead of skipping it on one process only."""
+    base, processor = tiny
+    samples, groups = _samples(base, processor)
+    image, text = [0, 1, 2], [9, 10, 11]  # PROMPTS[0] has an image, PROMPTS[3] is text only
+    model = copy.deepcopy(base)
+    actor = Actor(model, processor.tokenizer.pad_token_id, optim=OptimConfig(lr=1e-3))
+    steps = _recorded_steps(actor)
+    parts = [split([samples[i] for i in rows], [1.0, -0.5, 0.25], [groups[i] for i in rows])[0]
+             for rows in (image, text)]
+    actor.update(parts)
+    _, (during, grads) = steps
+    vision = [n for n in during if ".visual." in n or n.startswith("visual")]
+    assert vision and all(float(grads[n].abs().max()) == 0.0 for n in vision)
+    after = {n: p.detach() for n, p in model.named_parameters()}
+    assert all(float((after[n] - during[n]).abs().max()) > 0 for n in vision)
 
 
 def test_vision_lr_scale_splits_the_optimizer(tiny):
@@ -272,7 +402,7 @@ def test_filler_runs_the_vision_tower_on_text_only_batches(tiny):
         for name, filler in (("plain", None), ("filler", dummy_vision_item(processor).sample)):
             actor = Actor(model, pad, optim=OptimConfig(lr=0.0), filler=filler)
             calls.clear()
-            losses[name] = actor.update(text_only, [1.0, -0.5, 0.25])["loss"]
+            losses[name] = actor.update(split(text_only, [1.0, -0.5, 0.25], [0, 0, 0]))["loss"]
             losses[name + "_calls"] = len(calls)
     finally:
         hook.remove()

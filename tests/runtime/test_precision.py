@@ -49,6 +49,7 @@ def test_one_rl_update_at_lr_1e6_moves_a_bf16_checkpoint(tiny_bf16):
     on the fp32 masters thinkvl trains, nearly every element with a gradient moves."""
     from thinkvl.model.generate import Sampling, generate_groups
     from thinkvl.rl.actor import Actor
+    from thinkvl.rl.batch import split
 
     processor = load_processor(tiny_bf16)
     model = load_for_training(tiny_bf16)
@@ -60,7 +61,7 @@ def test_one_rl_update_at_lr_1e6_moves_a_bf16_checkpoint(tiny_bf16):
     advantages = [1.0 if i % 2 else -1.0 for i in range(len(samples))]
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     Actor(model, processor.tokenizer.pad_token_id, optim=OptimConfig(lr=1e-6, weight_decay=0.0)).update(
-        samples, advantages)
+        split(samples, advantages, [i // 4 for i in range(len(samples))]))
     moved = _moved(before, model)
     print(f"elements moved by one update at lr 1e-6: {moved:.3f}")
     assert moved >= 0.9

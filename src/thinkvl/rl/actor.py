@@ -1,8 +1,13 @@
 """The actor: log-probabilities of sampled tokens and the clipped policy-gradient update.
 
-Micro-batches are modality-homogeneous (GLM-4.1V cannot mix images and video in one forward)
-and made of whole prompt groups; each micro-batch's loss is scaled by the whole batch's sample
-or token count, so accumulation equals one full-batch gradient.
+A rollout batch arrives as mini-batches (``rl.batch.MiniBatch``), one optimizer step each
+(``rl.mini_batches``), repeated ``rl.updates_per_batch`` times (PPO epochs). The old
+log-probabilities are computed once, before the first step, from the policy that sampled; so
+from the second step on the ratio moves off 1 and clip-higher acts. Within a step, micro-batches
+are modality-homogeneous (GLM-4.1V cannot mix images and video in one forward) and made of whole
+prompt groups (``MiniBatch.groups`` says which samples share a prompt); each micro-batch's loss
+is scaled by its step's sample or token count over all ranks, so accumulation equals that step's
+full-batch gradient.
 
 What a micro-batch computes, and what it does not:
 
@@ -13,19 +18,23 @@ What a micro-batch computes, and what it does not:
 * logits only at positions whose next token is trained (``logits_to_keep``), not over the
   prompt, the forced ``</think><answer>`` or the padding;
 * multimodal RoPE positions are computed once per prompt, not per row inside the forward;
-* on-policy with one update per batch, the "old" log-probabilities are the current ones,
-  detached: no separate no-grad forward (``updates_per_batch > 1`` does one).
+* on-policy with one optimizer step per rollout batch, the "old" log-probabilities are the
+  current ones, detached: no separate no-grad forward (more steps do one, before the first).
 
 Under FSDP every rank runs the same number of micro-batches (zero-weight fillers where one has
 fewer), because each forward/backward is a collective, and every micro-batch runs the vision
 tower exactly once: one without any image gets a loss-free dummy image prompt (``filler``), as
 the supervised stages do, so the vision blocks' all-gathers and reduce-scatters line up on all
-ranks. Statistics (loss, entropy, clip fraction, KL) are those of the whole batch, reduced over
-ranks. The vision tower can train at ``lr × vision_lr_scale`` (``optim.vision_lr_scale``).
+ranks; a rank with no samples in a mini-batch runs zero-weight micro-batches. Statistics (loss,
+entropy, clip fractions by side, ratio deviation, KL) are those of the whole rollout batch, all
+its optimizer steps, reduced over ranks. The lr schedule steps once per rollout batch (RL step),
+so ``optim.warmup_steps`` and the decay horizon count RL steps however many optimizer steps each
+makes. The vision tower can train at ``lr × vision_lr_scale`` (``optim.vision_lr_scale``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -34,8 +43,9 @@ import torch.nn.functional as F
 
 from thinkvl.model.inputs import IGNORE, VISION_KEYS, Encoded, group_by_modality
 from thinkvl.model.positions import rope_index, sample_positions
+from thinkvl.rl.batch import MiniBatch
 from thinkvl.rl.config import AlgoConfig
-from thinkvl.rl.loss import kl_k3, policy_loss
+from thinkvl.rl.loss import get_policy_loss, kl_k3, policy_loss
 from thinkvl.runtime.distributed import gradient_sync
 from thinkvl.runtime.optim import RL_DEFAULTS, OptimConfig, build_optimizer
 from thinkvl.runtime.precision import autocast
@@ -43,24 +53,20 @@ from thinkvl.runtime.precision import autocast
 
 @dataclass
 class MicroBatch:
-    rows: list[int]  # indices into the step's samples
+    rows: list[int]  # indices into the mini-batch's samples
     weight: float = 1.0  # 0 for a filler that only keeps ranks in lockstep
 
 
-def prompt_key(sample: Encoded) -> tuple:
-    """Samples with equal keys continue the same prompt (the rollout engine shares ``vision``)."""
-    return (id(sample.vision), tuple(sample.input_ids[:sample.prompt_len]))
-
-
-def plan_micro_batches(samples: list[Encoded], size: int) -> list[MicroBatch]:
+def plan_micro_batches(samples: list[Encoded], size: int, groups: Sequence[int]) -> list[MicroBatch]:
     """Modality-homogeneous micro-batches of at most ``size`` sequences, made of whole prompt
-    groups (a group larger than ``size`` is split), groups in order of their longest sequence."""
+    groups (``groups[i]``: sample i's group; a group larger than ``size`` is split), groups in
+    order of their longest sequence."""
     plan = []
     for idx in group_by_modality(samples):
-        groups: dict[tuple, list[int]] = {}
+        members: dict[int, list[int]] = {}
         for i in idx:
-            groups.setdefault(prompt_key(samples[i]), []).append(i)
-        chunks = [g[j:j + size] for g in groups.values() for j in range(0, len(g), size)]
+            members.setdefault(groups[i], []).append(i)
+        chunks = [g[j:j + size] for g in members.values() for j in range(0, len(g), size)]
         chunks.sort(key=lambda c: max(len(samples[i].input_ids) for i in c))
         rows: list[int] = []
         for chunk in chunks:
@@ -77,17 +83,29 @@ def has_vision(sample: Encoded) -> bool:
     return any(k in sample.vision for k in ("pixel_values", "pixel_values_videos"))
 
 
+def check_same_prompt(sample: Encoded, first: Encoded, group: object) -> None:
+    """Samples numbered as one group must continue one prompt (its forward and positions are
+    shared): a wrong grouping fails here instead of training on another prompt's context."""
+    p = sample.prompt_len
+    if p != first.prompt_len or sample.input_ids[:p] != first.input_ids[:p]:
+        raise ValueError(f"samples of group {group} continue different prompts: a group is one prompt's "
+                         "completions (check the groups passed with the samples)")
+
+
 class Positions:
     """Position ids of a prompt (multimodal RoPE when the model has one), computed once per
-    prompt, and the position its completion starts at."""
+    prompt (``key``: its group), and the position its completion starts at."""
 
     def __init__(self, model):
         self.rope = rope_index(model)
-        self.cache: dict[tuple, tuple[torch.Tensor, int]] = {}
+        self.cache: dict[object, tuple[torch.Tensor, int]] = {}
+        self.first: dict[object, Encoded] = {}
 
-    def __call__(self, sample: Encoded) -> tuple[torch.Tensor, int]:
-        key = prompt_key(sample)
-        if key not in self.cache:
+    def __call__(self, sample: Encoded, key: object) -> tuple[torch.Tensor, int]:
+        if key in self.first:
+            check_same_prompt(sample, self.first[key], key)
+        else:
+            self.first[key] = sample
             p = sample.prompt_len
             if self.rope is None:
                 self.cache[key] = (torch.arange(p), p)
@@ -108,21 +126,26 @@ class PrefixBatch:
     labels: torch.Tensor  # (B, C) completion labels, IGNORE where nothing is trained
 
 
-def collate_prefix(samples: list[Encoded], pad_id: int, positions: Positions,
+def collate_prefix(samples: list[Encoded], groups: Sequence[int], pad_id: int, positions: Positions,
                    extra_prompts: list[Encoded] = ()) -> PrefixBatch:
-    """``extra_prompts`` join the prompt forward without completions (the FSDP vision filler)."""
-    keys: dict[tuple, int] = {}
+    """``groups[i]``: sample i's group (equal numbers share one prompt forward); ``extra_prompts``
+    join the prompt forward without completions (the FSDP vision filler)."""
+    index: dict[int, int] = {}
     prompts: list[Encoded] = []
+    keys: list[object] = []
     group = []
-    for s in samples:
+    for s, g in zip(samples, groups, strict=True):
         if any(l != IGNORE for l in s.labels[:s.prompt_len]):
             raise ValueError("RL samples train on completion tokens only (labels inside the prompt)")
-        k = prompt_key(s)
-        if k not in keys:
-            keys[k] = len(prompts)
+        if g not in index:
+            index[g] = len(prompts)
             prompts.append(s)
-        group.append(keys[k])
+            keys.append(g)
+        else:
+            check_same_prompt(s, prompts[index[g]], g)
+        group.append(index[g])
     prompts = prompts + list(extra_prompts)
+    keys = keys + [("extra", i) for i in range(len(extra_prompts))]
     mrope = positions.rope is not None
     u, width = len(prompts), max(p.prompt_len for p in prompts)
     ids = torch.full((u, width), pad_id, dtype=torch.long)
@@ -136,7 +159,7 @@ def collate_prefix(samples: list[Encoded], pad_id: int, positions: Positions,
         ids[i, width - p:] = torch.as_tensor(s.input_ids[:p])
         mm[i, width - p:] = torch.as_tensor(s.mm_token_type_ids[:p])
         mask[i, width - p:] = 1
-        prompt_pos, start[i] = positions(s)
+        prompt_pos, start[i] = positions(s, keys[i])
         if mrope:
             pos[:, i, width - p:] = prompt_pos
         else:
@@ -194,7 +217,7 @@ def completion_logprobs(model, batch: PrefixBatch, temperature: float = 1.0, wit
         if with_entropy:
             with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
                 lp = log_probs if entropy_grad else log_probs.detach()
-                ent_parts.append(-(lp.exp() * lp).sum(-1))  # token_entropy, from the same log-softmax
+                ent_parts.append(-(lp.exp() * lp).sum(-1))  # entropy, from the same log-softmax
 
     def place(parts):  # per-token values -> (B, C), zero where nothing is trained
         zeros = parts[0].new_zeros(mask.shape)
@@ -206,9 +229,17 @@ def completion_logprobs(model, batch: PrefixBatch, temperature: float = 1.0, wit
     return logp, mask, entropy
 
 
+# Per-rank sums an update reduces over ranks, in this order (see ``Actor._stats``).
+SUMS = ("loss", "tokens", "clipped_low", "clipped_high", "ratio_deviation", "entropy", "kl")
+
+
+def _world() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
 class Actor:
     """The policy and its optimizer: ``update`` is one rollout batch's clipped policy-gradient
-    step(s), as ``algo`` and ``optim`` say (the optimizer from ``runtime.optim``, as in SFT)."""
+    steps, as ``algo`` and ``optim`` say (the optimizer from ``runtime.optim``, as in SFT)."""
 
     def __init__(self, model, pad_id: int, algo: AlgoConfig | None = None, optim: OptimConfig | None = None,
                  *, total_steps: int = 0, temperature: float = 1.0, reference=None,
@@ -216,111 +247,132 @@ class Actor:
         self.model = model
         self.pad_id = pad_id
         self.algo = algo or AlgoConfig()
+        get_policy_loss(self.algo.loss)  # an unknown rl.loss fails here, not after the first rollouts
         self.optim = optim or OptimConfig(**RL_DEFAULTS)
         self.optimizer, self.scheduler = build_optimizer(model, self.optim, total_steps)
         self.temperature = temperature
         self.reference = reference  # frozen copy, only when kl_coef > 0
         self.filler = filler  # a loss-free image sample, under FSDP only (see the module notes)
 
-    def _batch(self, samples: list[Encoded], rows: list[int], positions: Positions) -> PrefixBatch:
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def _batch(self, mb: MiniBatch, rows: list[int], positions: Positions) -> PrefixBatch:
         """Model inputs of ``rows``; under FSDP a micro-batch without images also carries the
         dummy image prompt, so that the vision tower runs on every rank."""
-        chosen = [samples[i] for i in rows]
+        chosen = [mb.samples[i] for i in rows]
         extra = [self.filler] if self.filler is not None and not any(has_vision(s) for s in chosen) else []
-        batch = collate_prefix(chosen, self.pad_id, positions, extra)
-        device = next(self.model.parameters()).device
-        return PrefixBatch(prompt={k: v.to(device) for k, v in batch.prompt.items()},
-                           completion={k: v.to(device) for k, v in batch.completion.items()},
-                           group=batch.group.to(device), labels=batch.labels.to(device))
+        batch = collate_prefix(chosen, [mb.groups[i] for i in rows], self.pad_id, positions, extra)
+        return PrefixBatch(prompt={k: v.to(self.device) for k, v in batch.prompt.items()},
+                           completion={k: v.to(self.device) for k, v in batch.completion.items()},
+                           group=batch.group.to(self.device), labels=batch.labels.to(self.device))
 
-    def _lockstep(self, plan: list[MicroBatch]) -> list[MicroBatch]:
-        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-            return plan
-        count = torch.tensor([len(plan)])
-        dist.all_reduce(count, op=dist.ReduceOp.MAX)
-        filler = plan[0].rows if plan else []
-        return plan + [MicroBatch(filler, weight=0.0) for _ in range(int(count) - len(plan))]
+    def _plans(self, mini_batches: Sequence[MiniBatch]) -> list[list[MicroBatch]]:
+        """Each mini-batch's micro-batches; under FSDP every rank runs as many per mini-batch
+        (zero-weight repeats of its first where a rank has fewer: each forward is a collective)."""
+        plans = []
+        for mb in mini_batches:
+            plan = plan_micro_batches(mb.samples, self.algo.micro_batch, mb.groups)
+            plans.append([MicroBatch(m.rows, 0.0) for m in plan] if mb.filler else plan)
+        if _world() == 1:
+            return plans
+        counts = torch.tensor([len(p) for p in plans], device=self.device)
+        dist.all_reduce(counts, op=dist.ReduceOp.MAX)
+        return [plan + [MicroBatch(plan[0].rows, 0.0)] * (int(c) - len(plan)) for plan, c in zip(plans, counts)]
 
     @torch.no_grad()
-    def _old_logprobs(self, samples, plan, positions) -> dict[int, torch.Tensor]:
-        old = {}
-        for mb in plan:
-            batch = self._batch(samples, mb.rows, positions)
-            device = batch.labels.device
-            with autocast(self.optim.precision, device, dist.is_available() and dist.is_initialized()):
-                logp, _, _ = completion_logprobs(self.model, batch, self.temperature)
-            for j, row in enumerate(mb.rows):
-                old[row] = logp[j].detach()
+    def _old_logprobs(self, mini_batches, plans, positions) -> list[dict[int, torch.Tensor]]:
+        """Log-probabilities of every mini-batch's samples under the current (sampling) policy."""
+        old = []
+        for mb, plan in zip(mini_batches, plans):
+            rows = {}
+            for micro in plan:
+                batch = self._batch(mb, micro.rows, positions)
+                with autocast(self.optim.precision, self.device, _world() > 1):
+                    logp, _, _ = completion_logprobs(self.model, batch, self.temperature)
+                rows.update((row, logp[j]) for j, row in enumerate(micro.rows))
+            old.append(rows)
         return old
 
-    def update(self, samples: list[Encoded], advantages: list[float], total_samples: int | None = None,
-               total_tokens: int | None = None) -> dict:
-        """One or more optimizer updates on a rollout batch; returns training statistics.
+    def _backward(self, mb: MiniBatch, micro: MicroBatch, positions: Positions,
+                  old: dict[int, torch.Tensor] | None) -> torch.Tensor:
+        """One micro-batch's forward and backward; returns its ``SUMS`` (zeros for a filler)."""
+        a = self.algo
+        batch = self._batch(mb, micro.rows, positions)
+        with autocast(self.optim.precision, self.device, _world() > 1):
+            logp, mask, entropy = completion_logprobs(self.model, batch, self.temperature, with_entropy=True,
+                                                      entropy_grad=bool(a.entropy_coef))
+        # on-policy with a single step: π_old = π, detached (no separate forward)
+        old_logp = torch.stack([old[r] for r in micro.rows]) if old is not None else logp.detach()
+        adv = torch.tensor([mb.advantages[r] for r in micro.rows], dtype=torch.float32, device=logp.device)
+        out = policy_loss(logp, old_logp, adv, mask, a.clip_low, a.clip_high, normalization=a.normalization,
+                          total_samples=mb.total_samples, total_tokens=mb.total_tokens, loss=a.loss)
+        loss = out.loss
+        fmask = mask.float()
+        ent = (entropy * fmask).sum() / fmask.sum().clamp(min=1)
+        share = len(micro.rows) / mb.total_samples  # this micro-batch's part of a per-sample mean
+        if a.entropy_coef:
+            loss = loss - a.entropy_coef * ent * share
+        kl = ent.new_zeros(())
+        if a.kl_coef and self.reference is not None:
+            with torch.no_grad():
+                ref_logp, _, _ = completion_logprobs(self.reference, batch, self.temperature)
+            kl = (kl_k3(logp, ref_logp) * fmask).sum() / fmask.sum().clamp(min=1)
+            loss = loss + a.kl_coef * kl * share
+        # FSDP averages gradients over ranks; scale so the sum is the global mean.
+        (loss * micro.weight * _world()).backward()
+        values = (out.loss.detach(), out.tokens, out.clipped_low, out.clipped_high, out.ratio_deviation,
+                  ent.detach() * out.tokens, kl.detach() * out.tokens)
+        return torch.stack([v.to(torch.float64) for v in values]) * (1.0 if micro.weight else 0.0)
 
-        ``total_samples``/``total_tokens``: the counts over all ranks (defaults: this rank's).
-        """
-        if not samples:
+    def update(self, mini_batches: Sequence[MiniBatch]) -> dict:
+        """The policy update of one rollout batch: ``updates_per_batch`` passes over
+        ``mini_batches`` (``rl.batch.split`` or ``StepBatch.mini_batches``), one optimizer step
+        per mini-batch, then one step of the lr schedule. Returns the batch's statistics."""
+        if not mini_batches:
             raise ValueError("no samples to train on")
         a = self.algo
-        world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
-        n_samples = total_samples or len(samples)
-        n_tokens = total_tokens or sum(sum(l != IGNORE for l in s.labels) for s in samples)
-        plan = self._lockstep(plan_micro_batches(samples, a.micro_batch))
-        adv_all = torch.tensor(advantages, dtype=torch.float32)
         positions = Positions(self.model)
-        old = self._old_logprobs(samples, plan, positions) if a.updates_per_batch > 1 else None
-        stats = {"clip_fraction": 0.0, "entropy": 0.0, "kl": 0.0, "grad_norm": 0.0, "loss": 0.0,
-                 "lr": self.scheduler.get_last_lr()[0]}  # the lr this update steps with
-        token_count = 0
-        device = next(self.model.parameters()).device
+        plans = self._plans(mini_batches)
+        steps = a.updates_per_batch * len(mini_batches)
+        old = self._old_logprobs(mini_batches, plans, positions) if steps > 1 else [None] * len(plans)
+        lr = self.scheduler.get_last_lr()[0]  # the lr these steps take
+        sums = torch.zeros(len(SUMS), dtype=torch.float64, device=self.device)
+        grad_norms = []
         self.model.train()
         for _ in range(a.updates_per_batch):
-            self.optimizer.zero_grad(set_to_none=True)
-            for i, mb in enumerate(plan):
-                gradient_sync(self.model, i == len(plan) - 1)  # reduce once, after the last
-                batch = self._batch(samples, mb.rows, positions)
-                with autocast(self.optim.precision, device, world > 1):
-                    logp, mask, entropy = completion_logprobs(self.model, batch, self.temperature,
-                                                              with_entropy=True,
-                                                              entropy_grad=bool(a.entropy_coef))
-                if old is not None:
-                    old_logp = torch.stack([old[r] for r in mb.rows])
-                else:  # on-policy: π_old = π, detached
-                    old_logp = logp.detach()
-                adv = adv_all[mb.rows].to(logp.device)
-                out = policy_loss(logp, old_logp, adv, mask, a.clip_low, a.clip_high,
-                                  normalization=a.normalization, total_samples=n_samples,
-                                  total_tokens=n_tokens)
-                loss = out.loss
-                fmask = mask.float()
-                ent = (entropy * fmask).sum() / fmask.sum().clamp(min=1)
-                if a.entropy_coef:
-                    loss = loss - a.entropy_coef * ent * len(mb.rows) / n_samples
-                if a.kl_coef and self.reference is not None:
-                    with torch.no_grad():
-                        ref_logp, _, _ = completion_logprobs(self.reference, batch, self.temperature)
-                    kl = (kl_k3(logp, ref_logp) * fmask).sum() / fmask.sum().clamp(min=1)
-                    loss = loss + a.kl_coef * kl * len(mb.rows) / n_samples
-                    stats["kl"] += float(kl.detach()) * int(fmask.sum())
-                # FSDP averages gradients over ranks; scale so the sum is the global mean.
-                (loss * mb.weight * world).backward()
-                if mb.weight:
-                    k = int(fmask.sum())
-                    token_count += k
-                    stats["clip_fraction"] += out.clip_fraction * k
-                    stats["entropy"] += float(ent.detach()) * k
-                    stats["loss"] += float(out.loss.detach())
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim.grad_clip)
-            stats["grad_norm"] = float(grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm)
-            self.optimizer.step()
+            for mb, plan, old_mb in zip(mini_batches, plans, old):
+                self.optimizer.zero_grad(set_to_none=True)
+                for i, micro in enumerate(plan):
+                    gradient_sync(self.model, i == len(plan) - 1)  # reduce once, after the last
+                    sums += self._backward(mb, micro, positions, old_mb)
+                self._zero_missing_grads()
+                norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim.grad_clip)
+                grad_norms.append(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
+                self.optimizer.step()
         self.scheduler.step()
-        keys = ("clip_fraction", "entropy", "kl", "loss")
-        if world > 1:  # statistics of the whole batch, not of this rank's share
-            totals = torch.tensor([stats[k] for k in keys] + [token_count], dtype=torch.float64)
-            dist.all_reduce(totals)
-            stats.update(zip(keys, totals[:-1].tolist()))
-            token_count = int(totals[-1])
-        for key in keys[:3]:
-            stats[key] /= max(1, token_count)
-        stats["loss"] /= a.updates_per_batch
-        return stats
+        return self._stats(sums, grad_norms, steps, lr)
+
+    def _zero_missing_grads(self) -> None:
+        """A trainable parameter the step's loss did not reach (the vision tower in a mini-batch
+        without images) gets a zero gradient rather than none: AdamW then steps it on its momentum
+        as under FSDP (which always reduces a gradient), instead of skipping it only on one
+        process — single-process and sharded runs take the same steps."""
+        for group in self.optimizer.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+
+    def _stats(self, sums: torch.Tensor, grad_norms: list, steps: int, lr: float) -> dict:
+        """Whole-batch statistics: token-weighted over every step and rank; the loss and the
+        gradient norm are means over optimizer steps (the loss without entropy or KL terms)."""
+        if _world() > 1:
+            dist.all_reduce(sums)
+        s = dict(zip(SUMS, sums.tolist()))
+        tokens = max(1.0, s["tokens"])
+        return {"loss": s["loss"] / steps, "grad_norm": float(torch.stack(grad_norms).float().mean()),
+                "clip_fraction": (s["clipped_low"] + s["clipped_high"]) / tokens,
+                "clip_fraction_low": s["clipped_low"] / tokens, "clip_fraction_high": s["clipped_high"] / tokens,
+                "ratio_deviation": s["ratio_deviation"] / tokens, "entropy": s["entropy"] / tokens,
+                "kl": s["kl"] / tokens, "lr": lr, "optimizer_steps": steps}

@@ -38,12 +38,21 @@ class AlgoConfig(Section):
     steps: int = Field(20, ge=0)
     prompts_per_step: int = Field(16, ge=1, description="groups trained on per step (after filtering)")
     advantage: str = "grpo"
+    loss: str = Field("clipped", description="policy loss by name (rl/loss.py's registry): clipped = "
+                                             "PPO clipping with clip-higher")
     clip_low: float = Field(0.2, ge=0)
     clip_high: float = Field(0.28, ge=0)
     normalization: Literal["sample", "token"] = "sample"
     kl_coef: float = Field(0.0, ge=0, description="off by default: the report found KL limits gains")
     entropy_coef: float = Field(0.0, ge=0, description="off by default, as in the report")
-    updates_per_batch: int = Field(1, ge=1, description="optimizer updates per rollout batch")
+    mini_batches: int = Field(
+        1, ge=1, description="optimizer steps per pass over a rollout batch: its kept samples split "
+                             "into this many mini-batches (whole groups where possible), each "
+                             "normalised by its own counts; old log-probs come from the policy that "
+                             "sampled, so from the second step on the ratio moves and clipping acts")
+    updates_per_batch: int = Field(
+        1, ge=1, description="passes over the rollout batch (PPO epochs); optimizer steps per RL "
+                             "step = updates_per_batch × mini_batches")
     micro_batch: int = Field(32, ge=1, description="sequences per forward/backward")
     preflight_max_format_errors: float = Field(
         0.5, ge=0, le=1, description="stop before the first update when more of the first step's "

@@ -116,10 +116,6 @@ class Curriculum:
         a = self.settings.pass_ema
         self.pass_rate[i] = accuracy if np.isnan(old) else a * old + (1.0 - a) * accuracy
 
-    def tier_counts(self) -> dict[str, int]:
-        tiers = self.tiers(np.arange(len(self.ids)))
-        return {t: tiers.count(t) for t in TIERS}
-
     # --- checkpoint ----------------------------------------------------------------------
     def state_dict(self) -> dict:
         return {"pass_rate": [None if np.isnan(p) else float(p) for p in self.pass_rate],

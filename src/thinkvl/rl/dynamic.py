@@ -50,20 +50,18 @@ class ExpansionEMA:
     decay: float = 0.9
     max_expansion: float = 4.0
     value: float = 1.0
-    last_invalid_rate: float = 0.0
 
     def prompts_to_draw(self, prompts_per_step: int) -> int:
         return max(prompts_per_step, math.ceil(prompts_per_step * self.value - 1e-9))
 
     def update(self, invalid_rate: float) -> float:
-        self.last_invalid_rate = invalid_rate
         factor = expansion_factor(invalid_rate, self.max_expansion)
         self.value = self.decay * self.value + (1.0 - self.decay) * factor
         return self.value
 
     def state_dict(self) -> dict:
-        return {"value": self.value, "last_invalid_rate": self.last_invalid_rate}
+        return {"value": self.value}
 
     def load_state_dict(self, state: dict) -> None:
+        """Reads ``value``; older checkpoints' other keys (``last_invalid_rate``) are ignored."""
         self.value = float(state["value"])
-        self.last_invalid_rate = float(state.get("last_invalid_rate", 0.0))

@@ -11,10 +11,11 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from thinkvl.eval.heldout import first_per_domain
 from thinkvl.model.generate import Sampling
 from thinkvl.rewards import RewardSystem
+from thinkvl.rl.batch import Group, score_groups
 from thinkvl.rl.curriculum import tier_of
-from thinkvl.eval.heldout import first_per_domain
 from thinkvl.rl.data import difficulty_path, load_prompts
 from thinkvl.rl.rollout.hf import HFRollout
 
@@ -32,15 +33,13 @@ def grade(model, processor, data_path: str | Path, k: int = 8, sampling: Samplin
     rows = []
     for start in range(0, len(prompts), batch_prompts):
         chunk = prompts[start:start + batch_prompts]
-        groups = engine.rollout(chunk, k)
-        items = [{"response": c.text, "answer": p.answer, "domain": p.domain, "question": p.question}
-                 for p, group in zip(chunk, groups) for c in group]
-        results = rewards.score_batch(items)
-        for i, p in enumerate(chunk):
-            scored = [r for r in results[i * k:(i + 1) * k] if not r.missing]
+        groups = [Group(p, c) for p, c in zip(chunk, engine.rollout(chunk, k), strict=True)]
+        score_groups(rewards, groups)  # scored as training scores them (truncation included)
+        for g in groups:
+            scored = [r for r in g.results if not r.missing]
             rate = sum(r.correct for r in scored) / len(scored) if scored else None
-            rows.append({"id": p.id, "domain": p.domain, "pass_rate": rate, "tier": tier_of(rate),
-                         "k": k, "model": model_name})
+            rows.append({"id": g.prompt.id, "domain": g.prompt.domain, "pass_rate": rate,
+                         "tier": tier_of(rate), "k": k, "model": model_name})
         if progress is not None:
             progress(len(chunk))
     out = difficulty_path(data_path)

@@ -1,31 +1,51 @@
-"""Policy losses, in a registry. The default is PPO-style clipping with clip-higher (DAPO's
-ε_low 0.2 / ε_high 0.28), no KL and no entropy bonus, as the GLM-4.1V report chose.
+"""Policy losses, in a registry (as verl's ``core_algos``), and how token losses become one number.
 
-Normalisation decides how token losses become one number:
+A policy loss maps each trained token's log-probability under the current policy, under the
+policy that sampled it (``old_logp``) and its sample's advantage to a per-token loss, and says
+which tokens a trust-region bound held (their gradient is zero). ``rl.loss`` in the recipe picks
+one by name; ``register_policy_loss`` adds another without touching the actor. The default,
+``clipped``, is PPO-style clipping with clip-higher (DAPO's ε_low 0.2 / ε_high 0.28), with no
+KL and no entropy bonus, as the GLM-4.1V report chose.
+
+Normalisation (``policy_loss``) decides how token losses become one number:
 - ``sample`` (default; the report found it more stable): token mean within each sample,
   then a mean over samples;
 - ``token`` (DAPO): the sum over all tokens divided by the batch's token count.
-Micro-batches pass the whole batch's sample and token counts, so the accumulated gradient
-equals the full-batch gradient however the batch is split.
+Micro-batches pass their optimizer step's sample and token counts (over all ranks), so the
+accumulated gradient equals that step's full-batch gradient however it is split.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-
-@dataclass
-class LossOut:
-    loss: torch.Tensor
-    clip_fraction: float  # share of tokens whose ratio was clipped (and the clip bound mattered)
-    ratio_mean: float
+# (logp, old_logp, adv, clip_low, clip_high) -> (per-token loss, tokens a bound held)
+TokenLoss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float, float], tuple[torch.Tensor, torch.Tensor]]
+POLICY_LOSSES: dict[str, TokenLoss] = {}
 
 
+def register_policy_loss(name: str) -> Callable[[TokenLoss], TokenLoss]:
+    def wrap(fn: TokenLoss) -> TokenLoss:
+        POLICY_LOSSES[name] = fn
+        return fn
+
+    return wrap
+
+
+def get_policy_loss(name: str) -> TokenLoss:
+    if name not in POLICY_LOSSES:
+        raise ValueError(f"unknown policy loss {name!r} (rl.loss); expected one of {sorted(POLICY_LOSSES)}")
+    return POLICY_LOSSES[name]
+
+
+@register_policy_loss("clipped")
 def clipped_token_loss(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor,
                        clip_low: float, clip_high: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token −min(ρA, clip(ρ, 1−ε_low, 1+ε_high)A) and a mask of clipped tokens."""
+    """Per-token −min(ρA, clip(ρ, 1−ε_low, 1+ε_high)A) and a mask of the tokens a bound held
+    (A > 0 above 1+ε_high, A < 0 below 1−ε_low)."""
     ratio = torch.exp(logp - old_logp)
     unclipped = ratio * adv
     clipped = torch.clamp(ratio, 1.0 - clip_low, 1.0 + clip_high) * adv
@@ -33,35 +53,44 @@ def clipped_token_loss(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Te
     return loss, (clipped < unclipped)
 
 
+@dataclass
+class LossOut:
+    """A micro-batch's loss and its token statistics (detached sums, reduced by the caller)."""
+
+    loss: torch.Tensor
+    tokens: torch.Tensor  # trained tokens
+    clipped_low: torch.Tensor  # tokens held by the lower bound (ratio < 1 − ε_low, A < 0)
+    clipped_high: torch.Tensor  # tokens held by the upper bound (ratio > 1 + ε_high, A > 0)
+    ratio_deviation: torch.Tensor  # Σ |ratio − 1| over trained tokens
+
+
 def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor,
                 clip_low: float = 0.2, clip_high: float = 0.28, normalization: str = "sample",
-                total_samples: int | None = None, total_tokens: int | None = None) -> LossOut:
-    """Clipped surrogate over a micro-batch.
+                total_samples: int | None = None, total_tokens: int | None = None,
+                loss: str = "clipped") -> LossOut:
+    """The registered policy loss ``loss`` over a micro-batch, normalised.
 
     ``logp``/``old_logp``/``mask``: (B, T) over completion positions; ``adv``: (B,) per sample.
-    ``total_samples`` / ``total_tokens`` are the counts of the *whole* batch (defaults: this one).
+    ``total_samples`` / ``total_tokens`` are the counts of the whole optimizer step, over all
+    ranks (defaults: this micro-batch's).
     """
     mask = mask.to(logp.dtype)
-    token_loss, was_clipped = clipped_token_loss(logp, old_logp, adv[:, None], clip_low, clip_high)
+    token_loss, held = get_policy_loss(loss)(logp, old_logp, adv[:, None], clip_low, clip_high)
     token_loss = token_loss * mask
     if normalization == "sample":
         per_sample = token_loss.sum(1) / mask.sum(1).clamp(min=1)
-        loss = per_sample.sum() / (total_samples or logp.shape[0])
+        value = per_sample.sum() / (total_samples or logp.shape[0])
     elif normalization == "token":
-        loss = token_loss.sum() / (total_tokens or mask.sum().clamp(min=1))
+        value = token_loss.sum() / (total_tokens or mask.sum().clamp(min=1))
     else:
         raise ValueError(f"unknown loss normalization {normalization!r}; expected 'sample' or 'token'")
-    n = mask.sum().clamp(min=1)
     with torch.no_grad():
-        clip_fraction = float((was_clipped.to(mask.dtype) * mask).sum() / n)
-        ratio_mean = float((torch.exp(logp - old_logp) * mask).sum() / n)
-    return LossOut(loss=loss, clip_fraction=clip_fraction, ratio_mean=ratio_mean)
-
-
-def token_entropy(logits: torch.Tensor) -> torch.Tensor:
-    """Entropy of each position's next-token distribution (reported; a bonus only if asked)."""
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    return -(logp.exp() * logp).sum(-1)
+        ratio = torch.exp(logp - old_logp)
+        held = held.to(mask.dtype) * mask
+        out = LossOut(loss=value, tokens=mask.sum(), clipped_low=(held * (ratio < 1)).sum(),
+                      clipped_high=(held * (ratio > 1)).sum(),
+                      ratio_deviation=((ratio - 1).abs() * mask).sum())
+    return out
 
 
 def kl_k3(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:

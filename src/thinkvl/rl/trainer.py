@@ -7,8 +7,13 @@ One step, top to bottom (``RLTrainer.step``):
  4. fold each prompt's accuracy into its online pass-rate EMA (its tier moves);
  5. dynamic sampling: keep groups with signal, most balanced first; update the expansion EMA;
  6. group-normalised advantages (missing judgements excluded, never read as 0);
- 7. clipped policy update (clip-higher, no KL, no entropy bonus, per-sample normalisation);
+ 7. clipped policy update (clip-higher, no KL, no entropy bonus, per-sample normalisation) in
+    ``rl.mini_batches`` optimizer steps, old log-probs from the policy that sampled;
  8. sync rollout weights, log per-domain metrics, save rollouts, checkpoint.
+
+The step's data is group-shaped (``rl.batch``): this rank's ``Group``s (prompt, completions,
+reward results) and, after the step's one ``all_gather_object``, every rank's outcomes, from which
+each rank derives the same kept set, advantages and mini-batch counts.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 
 from thinkvl.config import dump_config
 from thinkvl.model.factory import load_model, load_processor
@@ -28,15 +32,16 @@ from thinkvl.model.generate import Sampling
 from thinkvl.rewards import RewardSystem
 from thinkvl.rl import advantage as advantages
 from thinkvl.rl.actor import Actor
+from thinkvl.rl.batch import Group, StepBatch, score_groups
 from thinkvl.rl.config import RLConfig
 from thinkvl.rl.curriculum import Curriculum, CurriculumSettings
-from thinkvl.rl.data import Prompt, load_prompts
-from thinkvl.rl.dynamic import ExpansionEMA, group_has_signal, select_groups
-from thinkvl.rl.metrics import Rollout, domain_metrics, think_close_id, think_length
+from thinkvl.rl.data import load_prompts
+from thinkvl.rl.dynamic import ExpansionEMA, select_groups
+from thinkvl.rl.metrics import Rollout, domain_metrics, think_close_id
 from thinkvl.rl.preflight import check_format
 from thinkvl.rl.rollout import make_engine
 from thinkvl.runtime import checkpoint
-from thinkvl.runtime.distributed import DistInfo, init_distributed, shard_model
+from thinkvl.runtime.distributed import init_distributed, shard_model
 from thinkvl.runtime.filler import dummy_vision_item
 from thinkvl.runtime.optim import freeze_vision
 from thinkvl.runtime.precision import load_for_training, resolve_save_dtype
@@ -56,26 +61,6 @@ class Phases:
         self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def _gather(obj, info: DistInfo) -> list:
-    """Concatenate a per-rank list over ranks (rank order), identical on every rank."""
-    if info.world_size == 1:
-        return list(obj)
-    parts = [None] * info.world_size
-    dist.all_gather_object(parts, list(obj))
-    return [x for part in parts for x in part]
-
-
-def _media_refs(prompt: Prompt) -> list[str]:
-    refs = []
-    for message in prompt.messages:
-        content = message.get("content")
-        for item in content if isinstance(content, list) else []:
-            ref = item.get("image") or item.get("video")
-            if isinstance(ref, str) and not ref.startswith("data:"):
-                refs.append(str(Path(prompt.base_dir or ".", ref)))
-    return refs
-
-
 class RLTrainer:
     """Holds the run's parts; ``step()`` is one RLCS iteration."""
 
@@ -86,6 +71,9 @@ class RLTrainer:
         if not resume and checkpoint.latest_checkpoint(self.out) is not None:
             raise FileExistsError(f"{self.out} already holds checkpoints; pass --resume to continue that "
                                   "run, or set run.out to a new folder")
+        if cfg.rl.prompts_per_step < self.info.world_size:
+            raise ValueError(f"rl.prompts_per_step ({cfg.rl.prompts_per_step}) is below the number of processes "
+                             f"({self.info.world_size}): every rank needs at least one prompt per step")
         torch.manual_seed(cfg.run.seed + self.info.rank)
         self.processor = load_processor(cfg.model)
         model = load_for_training(cfg.model, device=self.info.device)  # fp32 masters, even from bf16
@@ -148,93 +136,63 @@ class RLTrainer:
 
         # 2. Rollouts: a group of n completions for each of this rank's prompts.
         with phases("rollout"):
-            groups = self.engine.rollout(mine, cfg.rollout.group_size)
+            groups = [Group(p, c) for p, c in zip(mine, self.engine.rollout(mine, cfg.rollout.group_size),
+                                                  strict=True)]
 
-        # 3. Rewards for every rollout, one batched call.
+        # 3. Rewards for every rollout, one batched call; then the step's one gather: every
+        #    rank sees every group's outcome, so curriculum, EMA and kept set stay identical.
         with phases("reward"):
-            items = [{"response": c.text, "answer": p.answer, "domain": p.domain, "question": p.question,
-                      "meta": {**p.meta, "truncated": c.truncated}}
-                     for p, group in zip(mine, groups) for c in group]
-            results = self.rewards.score_batch(items)
-        rollouts, k = [], 0
-        for g, (p, group) in enumerate(zip(mine, groups)):
-            for c in group:
-                res = results[k]
-                k += 1
-                rollouts.append(Rollout(
-                    prompt_id=p.id, domain=p.domain, response=c.text, reward=res.reward,
-                    correct=None if res.missing else bool(res.correct),
-                    extracted=None if res.extracted is None else str(res.extracted),
-                    flags=sorted(res.flags), reason=res.reason, tokens=len(c.token_ids),
-                    think_tokens=think_length(c.token_ids, self.think_close), forced=c.forced,
-                    truncated=c.truncated, group=g, media=_media_refs(p), answer=p.answer))
+            score_groups(self.rewards, groups)
+        batch = StepBatch.gather(groups, self.think_close, info.rank)
 
         # Pre-flight (first step of a fresh run): a policy that cannot write the protocol yet
         # gives GRPO nothing but noise; stop before the first update, with a clear message.
         if step == 1 and cfg.rl.preflight_max_format_errors < 1.0:
-            check_format(_gather(rollouts, info), cfg.rl.preflight_max_format_errors)
-
-        # Every rank sees every group's outcome, so curriculum and EMA stay identical.
-        n = cfg.rollout.group_size
-        local_groups = [[r.correct for r in rollouts[g * n:(g + 1) * n]] for g in range(len(mine))]
-        all_groups = _gather(local_groups, info)
-        all_ids = _gather([p.id for p in mine], info)
+            check_format(batch.rollouts, cfg.rl.preflight_max_format_errors)
 
         # 4. Online difficulty: each prompt's pass-rate EMA.
-        for pid, correct in zip(all_ids, all_groups):
-            seen = [c for c in correct if c is not None]
-            if seen:
-                self.curriculum.update(pid, sum(seen) / len(seen))
+        for outcome in batch.outcomes:
+            if outcome.accuracy is not None:
+                self.curriculum.update(outcome.prompt_id, outcome.accuracy)
 
         # 5. Dynamic sampling: keep groups with signal, most balanced first; update the EMA.
-        invalid_rate = 1.0 - sum(group_has_signal(g) for g in all_groups) / max(1, len(all_groups))
+        invalid_rate = batch.invalid_rate()
         if cfg.dynamic.enabled:
-            kept_global = set(select_groups(all_groups, cfg.rl.prompts_per_step))
+            batch.keep(select_groups(batch.correct, cfg.rl.prompts_per_step))
             self.expansion.update(invalid_rate)
         else:
-            kept_global = set(range(len(all_groups)))
-        offset = sum(_gather([len(mine)], info)[:info.rank])
-        kept_local = [g for g in range(len(mine)) if g + offset in kept_global]
+            batch.keep(range(len(batch.outcomes)))
 
         # 6. Advantages within each kept group (missing judgements get none).
-        samples, advs = [], []
-        for g in kept_local:
-            members = rollouts[g * n:(g + 1) * n]
-            for r, a, c in zip(members, self.estimator([r.reward for r in members]), groups[g]):
-                r.kept, r.advantage = True, a
-                if a is not None and a != 0.0:
-                    samples.append(c.sample)
-                    advs.append(a)
+        batch.assign_advantages(self.estimator)
 
-        # 7. Policy update on the kept samples (counts over all ranks for exact normalisation).
-        totals = _gather([(len(samples), sum(sum(l != -100 for l in s.labels) for s in samples))], info)
-        total_samples, total_tokens = sum(t[0] for t in totals), sum(t[1] for t in totals)
+        # 7. Policy update: the kept samples in rl.mini_batches optimizer steps, each normalised
+        #    by its own sample/token counts over all ranks.
+        mini_batches = batch.mini_batches(cfg.rl.mini_batches)
         train_stats = {}
         with phases("update"):
-            if total_samples:
-                if not samples:  # this rank kept nothing: it still joins the collectives
-                    samples, advs = [groups[0][0].sample], [0.0]
-                train_stats = self.actor.update(samples, advs, total_samples, total_tokens)
+            if mini_batches:
+                train_stats = self.actor.update(mini_batches)
         with phases("sync"):
             self.engine.sync(self.actor.model)
 
         # 8. Metrics per domain, rollouts for inspection, checkpoint.
-        all_rollouts = _gather(rollouts, info)
+        rollouts = batch.rollouts
         self.step_done = step
-        self.counters["rollouts"] += len(all_rollouts)
-        self.counters["tokens"] += sum(r.tokens for r in all_rollouts)
-        self.counters["prompts"] += len(all_groups)
+        self.counters["rollouts"] += len(rollouts)
+        self.counters["tokens"] += sum(r.tokens for r in rollouts)
+        self.counters["prompts"] += len(batch.outcomes)
         self.counters["seconds"] += time.perf_counter() - started
         metrics = {
-            "domains": domain_metrics(all_rollouts, _by_group(all_rollouts, n)),
-            "reward": sum(r.reward or 0.0 for r in all_rollouts) / max(1, len(all_rollouts)),
-            "accuracy": sum(bool(r.correct) for r in all_rollouts) / max(1, len(all_rollouts)),
-            "prompts_drawn": len(all_groups), "groups_kept": len(kept_global),
-            "rank_rollouts": _gather([len(rollouts)], info),  # each rank's share of the rollouts
-            "samples_trained": total_samples, "invalid_rate": invalid_rate,
+            "domains": domain_metrics(rollouts, {o.index: o.rollouts for o in batch.outcomes}),
+            "reward": sum(r.reward or 0.0 for r in rollouts) / max(1, len(rollouts)),
+            "accuracy": sum(bool(r.correct) for r in rollouts) / max(1, len(rollouts)),
+            "prompts_drawn": len(batch.outcomes), "groups_kept": sum(o.kept for o in batch.outcomes),
+            "rank_rollouts": batch.rollouts_per_rank(),  # each rank's share of the rollouts
+            "samples_trained": sum(mb.total_samples for mb in mini_batches), "invalid_rate": invalid_rate,
             "expansion": self.expansion.value, "tier_mix": tier_mix,
-            "force_answer_rate": sum(r.forced for r in all_rollouts) / max(1, len(all_rollouts)),
-            "response_tokens": sum(r.tokens for r in all_rollouts) / max(1, len(all_rollouts)),
+            "force_answer_rate": sum(r.forced for r in rollouts) / max(1, len(rollouts)),
+            "response_tokens": sum(r.tokens for r in rollouts) / max(1, len(rollouts)),
             "seconds": {**phases.seconds, "step": time.perf_counter() - started},
             "totals": dict(self.counters),
             **train_stats,
@@ -242,7 +200,7 @@ class RLTrainer:
         if info.is_main:
             self.tracker.log(step, metrics)
             if cfg.run.save_rollouts:
-                self._save_rollouts(step, all_rollouts)
+                self._save_rollouts(step, rollouts)
         if cfg.run.save_every and step % cfg.run.save_every == 0:
             self.save()
         return metrics
@@ -281,6 +239,3 @@ class RLTrainer:
     def close(self) -> None:
         self.tracker.close()
 
-
-def _by_group(rollouts: list[Rollout], n: int) -> dict[int, list[Rollout]]:
-    return {i // n: rollouts[i:i + n] for i in range(0, len(rollouts), n)}

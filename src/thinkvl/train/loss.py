@@ -5,7 +5,9 @@ vocabularies (8,192 positions × 150K vocabulary is 5 GB of fp32 logits). Each m
 is divided by the *whole step's* token or sample count (summed over ranks) and multiplied by the
 world size (FSDP averages gradients over ranks), so the accumulated gradient equals the gradient
 of one full-batch loss however the step is split into micro-batches and ranks. ``scale_loss``
-is the reusable part for any trainer that accumulates (RL included).
+serves the supervised stages (pre-training, SFT); RL normalises the same way in its own
+``rl/loss.py`` (per optimizer step's sample or token count over all ranks), since ``rl`` imports
+no ``train`` module.
 """
 
 from __future__ import annotations
