@@ -83,14 +83,22 @@ def shard_model(model: torch.nn.Module, info: DistInfo, precision: str = "fp32")
     return model
 
 
+def collective_device() -> torch.device:
+    """Where collective tensors must live: NCCL reduces only CUDA tensors, gloo CPU ones."""
+    if is_initialized() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def _reduce(value, op) -> Any:
     if not is_initialized():
         return value
+    device = collective_device()
     if isinstance(value, torch.Tensor):
-        out = value.detach().clone()
+        out = value.detach().to(device, copy=True)
         dist.all_reduce(out, op=op)
-        return out
-    t = torch.tensor(float(value), dtype=torch.float64)
+        return out.to(value.device)
+    t = torch.tensor(float(value), dtype=torch.float64, device=device)
     dist.all_reduce(t, op=op)
     return t.item()
 
