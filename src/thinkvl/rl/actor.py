@@ -32,8 +32,10 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from thinkvl.model.compat import cache_kwargs, keep_logits, returned_cache
 from thinkvl.model.inputs import IGNORE, Encoded, group_by_modality
 from thinkvl.rl.loss import kl_k3, policy_loss
+from thinkvl.rl.mismatch import row_stats, sampler_matrix, tis_weights
 from thinkvl.train.loop import lr_lambda
 
 _IMAGE = ("pixel_values", "image_grid_thw")
@@ -181,10 +183,11 @@ def completion_logprobs(model, batch: PrefixBatch, temperature: float = 1.0, wit
     labels = batch.labels
     mask = labels != IGNORE
     first = model(**batch.prompt, use_cache=True, logits_to_keep=1)
-    cache = first.cache
+    cache = returned_cache(first)
     cache.batch_select_indices(batch.group.to(labels.device))
     keep = F.pad(mask[:, 1:], (0, 1), value=False)  # completion position j predicts token j + 1
-    rest = model(**batch.completion, cache=cache, use_cache=True, logits_to_keep=keep).logits
+    rest = model(**batch.completion, **cache_kwargs(model, cache), use_cache=True,
+                 logits_to_keep=keep_logits(keep)).logits
     if rest.dim() == 3:  # a model without boolean logits_to_keep: select here
         rest = rest[keep]
     head = first.logits[:, -1][batch.group[mask[:, 0]]]  # rows whose first token is trained
@@ -281,10 +284,15 @@ class Actor:
         return old
 
     def update(self, samples: list[Encoded], advantages: list[float], total_samples: int | None = None,
-               total_tokens: int | None = None) -> dict:
+               total_tokens: int | None = None, sampler_logprobs: list | None = None,
+               importance_cap: float | None = None) -> dict:
         """One or more optimizer updates on a rollout batch; returns training statistics.
 
         ``total_samples``/``total_tokens``: the counts over all ranks (defaults: this rank's).
+        ``sampler_logprobs``: the rollout engine's log-prob of each completion token (per
+        sample, None where unknown): the statistics then carry ``mismatch_rows`` (per sample,
+        ``rl.mismatch.row_stats``), and ``importance_cap`` turns on truncated importance
+        sampling (``rl.mismatch``).
         """
         if not samples:
             raise ValueError("no samples to train on")
@@ -297,8 +305,9 @@ class Actor:
         old = self._old_logprobs(samples, plan, positions) if self.updates_per_batch > 1 else None
         stats = {"clip_fraction": 0.0, "entropy": 0.0, "kl": 0.0, "grad_norm": 0.0, "loss": 0.0}
         token_count = 0
+        mismatch: list = [None] * len(samples)
         self.model.train()
-        for _ in range(self.updates_per_batch):
+        for it in range(self.updates_per_batch):
             self.optimizer.zero_grad(set_to_none=True)
             for mb in plan:
                 batch = self._batch(samples, mb.rows, positions)
@@ -309,8 +318,16 @@ class Actor:
                 else:  # on-policy: π_old = π, detached
                     old_logp = logp.detach()
                 adv = adv_all[mb.rows].to(logp.device)
+                weights = None
+                if sampler_logprobs is not None:
+                    slp = sampler_matrix([sampler_logprobs[r] for r in mb.rows], tuple(logp.shape), logp.device)
+                    if it == 0 and mb.weight:  # π before any step of this batch: the trainer's π_old
+                        for row, st in zip(mb.rows, row_stats(logp, slp, mask).tolist()):
+                            mismatch[row] = st
+                    if importance_cap:
+                        weights = tis_weights(old_logp, slp, importance_cap)
                 out = policy_loss(logp, old_logp, adv, mask, *self.clip, normalization=self.normalization,
-                                  total_samples=n_samples, total_tokens=n_tokens)
+                                  total_samples=n_samples, total_tokens=n_tokens, token_weights=weights)
                 loss = out.loss
                 fmask = mask.float()
                 ent = (entropy * fmask).sum() / fmask.sum().clamp(min=1)
@@ -344,4 +361,6 @@ class Actor:
             stats[key] /= max(1, token_count)
         stats["loss"] /= self.updates_per_batch
         stats["lr"] = self.scheduler.get_last_lr()[0]
+        if sampler_logprobs is not None:
+            stats["mismatch_rows"] = mismatch
         return stats
