@@ -35,15 +35,20 @@ def clipped_token_loss(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Te
 
 def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor,
                 clip_low: float = 0.2, clip_high: float = 0.28, normalization: str = "sample",
-                total_samples: int | None = None, total_tokens: int | None = None) -> LossOut:
+                total_samples: int | None = None, total_tokens: int | None = None,
+                token_weights: torch.Tensor | None = None) -> LossOut:
     """Clipped surrogate over a micro-batch.
 
     ``logp``/``old_logp``/``mask``: (B, T) over completion positions; ``adv``: (B,) per sample.
     ``total_samples`` / ``total_tokens`` are the counts of the *whole* batch (defaults: this one).
+    ``token_weights``: (B, T) constants multiplying each token's loss (truncated importance
+    sampling, ``rl.mismatch``); None: all 1.
     """
     mask = mask.to(logp.dtype)
     token_loss, was_clipped = clipped_token_loss(logp, old_logp, adv[:, None], clip_low, clip_high)
     token_loss = token_loss * mask
+    if token_weights is not None:
+        token_loss = token_loss * token_weights.detach().to(token_loss.dtype)
     if normalization == "sample":
         per_sample = token_loss.sum(1) / mask.sum(1).clamp(min=1)
         loss = per_sample.sum() / (total_samples or logp.shape[0])

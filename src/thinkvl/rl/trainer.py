@@ -8,7 +8,8 @@ One step, top to bottom (``RLTrainer.step``):
  5. dynamic sampling: keep groups with signal, most balanced first; update the expansion EMA;
  6. group-normalised advantages (missing judgements excluded, never read as 0);
  7. clipped policy update (clip-higher, no KL, no entropy bonus, per-sample normalisation);
- 8. sync rollout weights, log per-domain metrics, save rollouts, checkpoint.
+ 8. sync rollout weights, log per-domain metrics (sampler–trainer mismatch included), save
+    rollouts, checkpoint.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from thinkvl.model.factory import load_model, load_processor
 from thinkvl.model.generate import Sampling
 from thinkvl.rewards import RewardSystem
 from thinkvl.rl import advantage as advantages
+from thinkvl.rl import mismatch
 from thinkvl.rl.actor import Actor
 from thinkvl.rl.config import RLConfig
 from thinkvl.rl.curriculum import Curriculum, CurriculumSettings
@@ -106,7 +108,7 @@ class RLTrainer:
                                  answer_budget=r.answer_budget)
         self.engine = make_engine(r.engine, model, self.processor, self.sampling, model_path=cfg.model,
                                   batch_size=r.batch_size, distributed=self.info.world_size > 1,
-                                  gpu_memory_utilization=r.gpu_memory_utilization, seed=cfg.run.seed)
+                                  rollout=r, seed=cfg.run.seed)
         a, o = cfg.rl, cfg.optim
         freeze_vision(model, o.vision_lr_scale)
         shard_model(model, self.info)
@@ -199,7 +201,7 @@ class RLTrainer:
         kept_local = [g for g in range(len(mine)) if g + offset in kept_global]
 
         # 6. Advantages within each kept group (missing judgements get none).
-        samples, advs = [], []
+        samples, advs, sampled_lp, domains = [], [], [], []
         for g in kept_local:
             members = rollouts[g * n:(g + 1) * n]
             for r, a, c in zip(members, self.estimator([r.reward for r in members]), groups[g]):
@@ -207,6 +209,8 @@ class RLTrainer:
                 if a is not None and a != 0.0:
                     samples.append(c.sample)
                     advs.append(a)
+                    sampled_lp.append(c.logprobs)
+                    domains.append(r.domain)
 
         # 7. Policy update on the kept samples (counts over all ranks for exact normalisation).
         totals = _gather([(len(samples), sum(sum(l != -100 for l in s.labels) for s in samples))], info)
@@ -215,8 +219,9 @@ class RLTrainer:
         with phases("update"):
             if total_samples:
                 if not samples:  # this rank kept nothing: it still joins the collectives
-                    samples, advs = [groups[0][0].sample], [0.0]
-                train_stats = self.actor.update(samples, advs, total_samples, total_tokens)
+                    samples, advs, sampled_lp, domains = [groups[0][0].sample], [0.0], [None], [""]
+                train_stats = self.actor.update(samples, advs, total_samples, total_tokens,
+                                                **mismatch.update_args(cfg.rl, sampled_lp))
         with phases("sync"):
             self.engine.sync(self.actor.model)
 
@@ -241,6 +246,7 @@ class RLTrainer:
             "totals": dict(self.counters),
             **train_stats,
         }
+        mismatch.log(metrics, _gather(mismatch.pairs(metrics.pop("mismatch_rows", None), domains), info))
         if info.is_main:
             self.tracker.log(step, metrics)
             if cfg.run.save_rollouts:
