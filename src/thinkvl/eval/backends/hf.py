@@ -109,6 +109,7 @@ class HFBackend:
                 "batch_size": self.batch_size, **vision_pixels(self.processor, self.vision)}
 
     def generate(self, requests: list[Request], gen: GenerationSettings, mode: str) -> list[Output]:
+        from thinkvl.eval.backends.caps import cap_media
         from thinkvl.model.generate import Sampling, generate
 
         sampling = Sampling(temperature=gen.temperature if not gen.greedy else 1.0, top_p=gen.top_p,
@@ -123,8 +124,9 @@ class HFBackend:
             # in-process between training steps).
             with torch.random.fork_rng(devices=gpus):
                 torch.manual_seed(gen.seed)
+                media = [cap_media(r.media, self.processor, self.vision) for r in requests]
                 done = generate(self.model, self.processor, [r.prompt for r in requests],
-                                sampling, media=[r.media for r in requests],
+                                sampling, media=media,
                                 batch_size=self.batch_size)
         finally:
             self.model.train(was_training)
