@@ -129,4 +129,16 @@ def test_vllm_server_judges_for_the_reward_system(vllm_server, tmp_path):
     r = rs.score("<think>look</think><answer><|begin_of_box|>towards the left side<|end_of_box|></answer>",
                  "left", "vqa", question="Where is the cat?")
     assert r.missing and "judge_failed" in r.flags
-    assert "connect" not in r.reason.lower() and "timed out" not in r.reason.lower(), r.reason
+    assert "expected CORRECT or INCORRECT, got" in r.reason, r.reason  # the model's own reply
+
+
+def test_openai_requests_forbid_placeholders_on_vllm_servers():
+    """A sampled vision placeholder breaks a continued prompt: vLLM servers get bad_words."""
+    from thinkvl.eval.backends.openai import GLM_PLACEHOLDERS, OpenAIBackend
+    from thinkvl.eval.config import GenerationSettings, OpenAISettings
+
+    gen = GenerationSettings(temperature=0.0)
+    body = OpenAIBackend("http://127.0.0.1:9")._body("m", [], 8, gen)
+    assert body["bad_words"] == list(GLM_PLACEHOLDERS) and body["skip_special_tokens"] is False
+    plain = OpenAIBackend("http://127.0.0.1:9", OpenAISettings(server_extensions=False))._body("m", [], 8, gen)
+    assert "bad_words" not in plain
