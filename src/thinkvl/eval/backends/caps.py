@@ -26,11 +26,13 @@ def _target(proc, frames: int, width: int, height: int, max_pixels: int) -> tupl
     if not patch or not merge:
         return None
     temporal = getattr(proc, "temporal_patch_size", 2) or 2
+    if max(frames, temporal) * height * width <= max_pixels:  # within the cap: only rounding left,
+        return None  # which each processor does itself
     size = dict(getattr(proc, "size", None) or {})
     min_pixels = size.get("shortest_edge") or 0
     h, w = smart_resize(num_frames=max(frames, temporal), height=height, width=width, temporal_factor=temporal,
                         factor=patch * merge, min_pixels=min_pixels, max_pixels=max_pixels)
-    return (w, h) if w * h < width * height and (w < width or h < height) else None
+    return (w, h) if (w, h) != (width, height) else None
 
 
 def glm41v_geometry():
