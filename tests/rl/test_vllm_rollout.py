@@ -124,3 +124,16 @@ def test_sync_moves_the_update_into_vllm(vllm_tiny, vllm_prompts, hf, tmp_path):
         assert sum(d) / len(d) <= 1e-3
     finally:  # the session's engine goes back to the checkpoint's weights
         reload_weights(vllm_tiny["llm"], base.state_dict().items())
+
+
+def test_closing_an_engine_leaves_the_others_working(vllm_tiny, vllm_prompts, hf):
+    """An evaluation engine closed mid-run must not tear down the process-wide state that the
+    rollout engine (here the session's) still uses."""
+    from thinkvl.model.vllm_engine import EngineSettings, close_engine, start_engine
+
+    _, processor = hf
+    other = start_engine(vllm_tiny["path"], EngineSettings(max_model_len=1024, cpu_kv_cache_gib=0.05))
+    close_engine(other)
+    del other
+    groups = engine(vllm_tiny, processor, GREEDY).rollout(vllm_prompts[:2], 1)
+    assert len(groups) == 2 and groups[0][0].token_ids
