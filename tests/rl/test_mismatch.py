@@ -63,3 +63,12 @@ def test_importance_correction_needs_the_vllm_engine(tmp_path):
 
     with pytest.raises(Exception, match="rollout.engine=vllm"):
         build_config(RLConfig, {"model": "m", "data": {"train": "t"}}, ["rl.importance_correction=tis"])
+
+
+def test_vllm_context_must_hold_the_budgets():
+    from thinkvl.config import build_config
+    from thinkvl.rl.config import RLConfig
+
+    with pytest.raises(Exception, match="rollout.max_model_len"):
+        build_config(RLConfig, {"model": "m", "data": {"train": "t"}},
+                     ["rollout.engine=vllm", "rollout.max_model_len=70"])

@@ -114,4 +114,9 @@ class RLConfig(Section):
             raise ValueError("rl.importance_correction needs the sampler's log-probs, which only "
                              "rollout.engine=vllm reports; set rollout.engine=vllm or "
                              "rl.importance_correction=none")
+        r = self.rollout
+        if r.engine == "vllm" and r.max_model_len <= r.think_budget + r.answer_budget + 8:
+            raise ValueError(f"rollout.max_model_len={r.max_model_len} leaves no room for the prompt: "
+                             f"think_budget + answer_budget = {r.think_budget + r.answer_budget}; raise "
+                             "rollout.max_model_len (prompt + completion tokens)")
         return self
