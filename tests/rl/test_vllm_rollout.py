@@ -137,3 +137,29 @@ def test_closing_an_engine_leaves_the_others_working(vllm_tiny, vllm_prompts, hf
     del other
     groups = engine(vllm_tiny, processor, GREEDY).rollout(vllm_prompts[:2], 1)
     assert len(groups) == 2 and groups[0][0].token_ids
+
+
+def test_actor_measures_the_mismatch_and_applies_tis(vllm_tiny, vllm_prompts, hf):
+    from thinkvl.model.factory import load_model
+    from thinkvl.rl.mismatch import domain_mismatch
+
+    _, processor = hf
+    groups = engine(vllm_tiny, processor, SAMPLED).rollout(vllm_prompts[::9], 2)
+    flat = [c for g in groups for c in g]
+    samples, advs = [c.sample for c in flat], [1.0 if i % 2 else -1.0 for i in range(len(flat))]
+    pad = processor.tokenizer.pad_token_id
+
+    def update(logprobs, cap):
+        torch.manual_seed(0)
+        actor = Actor(load_model(vllm_tiny["path"]), pad, lr=1e-3, micro_batch=64)
+        return actor.update(samples, advs, sampler_logprobs=logprobs, importance_cap=cap)
+
+    exact = update([c.logprobs for c in flat], None)
+    per_domain = domain_mismatch(exact["mismatch_rows"], ["d"] * len(flat))["d"]
+    assert per_domain["tokens"] > 50 and per_domain["logp_abs_diff"] <= 1e-3 and per_domain["kl"] <= 1e-4
+    # a sampler that was less sure than the trainer (log-probs 0.5 lower): ratio e^0.5, capped
+    shifted = [[None if v is None else v - 0.5 for v in c.logprobs] for c in flat]
+    plain, capped = update(shifted, None), update(shifted, 1.2)
+    assert domain_mismatch(plain["mismatch_rows"], ["d"] * len(flat))["d"]["logp_abs_diff"] == \
+        pytest.approx(0.5, abs=1e-3)
+    assert capped["loss"] == pytest.approx(1.2 * plain["loss"], rel=1e-4)
