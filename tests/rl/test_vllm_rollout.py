@@ -146,7 +146,7 @@ def test_actor_measures_the_mismatch_and_applies_tis(vllm_tiny, vllm_prompts, hf
     _, processor = hf
     groups = engine(vllm_tiny, processor, SAMPLED).rollout(vllm_prompts[::9], 2)
     flat = [c for g in groups for c in g]
-    samples, advs = [c.sample for c in flat], [1.0 if i % 2 else -1.0 for i in range(len(flat))]
+    samples, advs = [c.sample for c in flat], [1.0 + 0.5 * (i % 2) for i in range(len(flat))]
     pad = processor.tokenizer.pad_token_id
 
     def update(logprobs, cap):
@@ -162,4 +162,4 @@ def test_actor_measures_the_mismatch_and_applies_tis(vllm_tiny, vllm_prompts, hf
     plain, capped = update(shifted, None), update(shifted, 1.2)
     assert domain_mismatch(plain["mismatch_rows"], ["d"] * len(flat))["d"]["logp_abs_diff"] == \
         pytest.approx(0.5, abs=1e-3)
-    assert capped["loss"] == pytest.approx(1.2 * plain["loss"], rel=1e-4)
+    assert plain["loss"] < -0.5 and capped["loss"] == pytest.approx(1.2 * plain["loss"], rel=1e-4)
