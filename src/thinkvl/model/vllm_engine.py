@@ -152,10 +152,16 @@ def reset_caches(llm) -> None:
 
 
 def close_engine(llm) -> None:
-    """Shut an in-process engine down and free its memory (best effort)."""
-    try:
-        llm.llm_engine.engine_core.shutdown()
-    except Exception:  # noqa: BLE001 - already shut down or a version without the method
-        pass
-    del llm
+    """Let go of an in-process engine and free its memory, leaving vLLM's process-wide state
+    alone. vLLM's own teardown (``EngineCore.shutdown``, also run by a finalizer when the engine
+    is garbage-collected) destroys the process's parallel groups, after which every other
+    engine in this process (a rollout engine beside an evaluation one, a test session's shared
+    engine) fails with "pipeline model parallel group is not initialized"; so the finalizer is
+    detached and only the memory released (vLLM freezes its start-up objects out of the GC)."""
+    client = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+    finalizer = getattr(client, "_finalizer", None)
+    if finalizer is not None:
+        finalizer.detach()
+    del llm, client
+    gc.unfreeze()
     gc.collect()
