@@ -62,13 +62,18 @@ class OpenAISettings(Section):
     # assistant message for force-answering. Turn off for APIs that reject unknown fields.
     server_extensions: bool = True
     video_frame_format: Literal["PNG", "JPEG"] = "PNG"
+    # vLLM extension (with server_extensions): tokens the server must never sample. None: the
+    # GLM-4.1V vision placeholders (a sampled placeholder means nothing and breaks the prompt).
+    bad_words: list[str] | None = None
 
 
 class VLLMSettings(Section):
     tensor_parallel_size: int = Field(1, ge=1)
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
     max_model_len: int | None = None
-    dtype: str = "auto"
+    # "checkpoint": the model folder's dtype (vLLM's own "auto" runs float32 as bfloat16)
+    dtype: str = "checkpoint"
+    cpu_kv_cache_gib: float = Field(0.5, gt=0)  # vLLM's CPU build only
     limit_images: int = Field(8, ge=0)
     limit_videos: int = Field(1, ge=0)
 

@@ -222,7 +222,7 @@ def make_backend(model: Any, processor: Any = None, config: EvalConfig | None = 
         if not url:
             raise ValueError("the openai backend needs a server URL: --model http://HOST:PORT/v1 "
                              "or backend.openai.base_url")
-        return OpenAIBackend(url, b.openai, model_id)
+        return OpenAIBackend(url, b.openai, model_id, vision=config.vision)
     if isinstance(model, (str, Path)):
         if b.name == "vllm":
             from thinkvl.eval.backends.vllm import VLLMBackend

@@ -38,6 +38,8 @@ import torch
 from transformers.cache_utils import Cache, DynamicLayer
 
 from thinkvl.format import FORCE_ANSWER_SUFFIX, THINK_CLOSE, add_nothink
+from thinkvl.model.compat import cache_kwargs, returned_cache
+from thinkvl.model.suppress import never_sample_ids
 from thinkvl.model.inputs import (
     Encoded,
     Media,
@@ -69,6 +71,7 @@ class Completion:
     forced: bool = False  # the answer was forced after the think budget ran out
     truncated: bool = False  # no end-of-sequence within the budgets
     sample: Encoded | None = field(default=None, repr=False)  # prompt + completion, for training
+    logprobs: list[float | None] | None = field(default=None, repr=False)  # sampler's, per token (vLLM)
 
 
 def direct_prompt(prompt: list[dict]) -> list[dict]:
@@ -260,7 +263,9 @@ def _merge_caches(caches: list[Cache], lengths: list[int], capacity: int) -> Cac
 
 def _logits_processors(model, sampling: Sampling, pad_id: int, prompt_len: int, batch: int, device):
     """The processors ``model.generate`` would apply with these settings (same HF code)."""
-    config, _ = model._prepare_generation_config(None, **_generate_kwargs(sampling, 1, pad_id))
+    kwargs = _generate_kwargs(sampling, 1, pad_id)
+    kwargs["suppress_tokens"] = never_sample_ids(model.config, model.generation_config)
+    config, _ = model._prepare_generation_config(None, **kwargs)
     model._prepare_special_tokens(config, True, device=device, batch_size=batch)
     return model._get_logits_processor(generation_config=config, input_ids_seq_length=prompt_len,
                                        encoder_input_ids=None, device=device, model_kwargs={}), config.do_sample
@@ -393,8 +398,8 @@ def _prefill(model, samples: list[Encoded], pad_id: int, capacity: int, rope):
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         next_pos = mask.sum(-1)
     cache = Cache(layer_class_to_replicate=partial(_BufferLayer, capacity))
-    out = model(**batch, position_ids=positions, cache=cache, use_cache=True, logits_to_keep=1)
-    return out.cache, out.logits[:, -1], batch["input_ids"], mask, next_pos
+    out = model(**batch, position_ids=positions, **cache_kwargs(model, cache), use_cache=True, logits_to_keep=1)
+    return returned_cache(out), out.logits[:, -1], batch["input_ids"], mask, next_pos
 
 
 @torch.no_grad()
@@ -522,7 +527,7 @@ def decode(model, tokenizer, prompts: list[Encoded], n: int, sampling: Sampling)
             positions = next_pos.view(1, -1, 1).expand(3, -1, 1) if mrope else next_pos.view(-1, 1)
             # A ready (B, 1, 1, L) boolean mask: no per-token mask building inside the model.
             out = model(input_ids=tokens[:, None], attention_mask=amask[:, None, None, :cur], position_ids=positions,
-                        cache=cache, use_cache=True, logits_to_keep=1)
+                        **cache_kwargs(model, cache), use_cache=True, logits_to_keep=1)
             logits = out.logits[:, -1]
             next_pos = next_pos + 1
 

@@ -1,4 +1,4 @@
-"""Rollout engines behind one interface: Hugging Face ``generate`` (CPU/GPU) and vLLM (GPU)."""
+"""Rollout engines behind one interface: thinkvl's HF decoding loop and vLLM (CUDA, or its CPU build)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def make_engine(kind: str, model, processor, sampling: Sampling, model_path: str
 
         return HFRollout(model, processor, sampling, batch_size=batch_size, separate_copy=distributed)
     if kind == "vllm":
-        from thinkvl.rl.rollout.vllm import VLLMRollout
+        from thinkvl.rl.rollout.vllm import VLLMRollout, engine_settings
 
-        return VLLMRollout(model_path, processor, sampling, **kwargs)
+        return VLLMRollout(model_path, processor, sampling, settings=engine_settings(**kwargs),
+                           distributed=distributed)
     raise ValueError(f"unknown rollout engine {kind!r}; expected 'hf' or 'vllm'")
