@@ -78,7 +78,7 @@ def reward_items(prompts, texts, truncated=None):
 class ThinkVL:
     def __init__(self, model_dir, prompts, args, engine: str = "hf"):
         from thinkvl.model.factory import load_model, load_processor
-        from thinkvl.model.generate import Sampling
+        from thinkvl.model.settings import GenerationSettings
         from thinkvl.rewards import RewardSystem
         from thinkvl.rl.actor import Actor
         from thinkvl.rl.rollout import make_engine
@@ -86,7 +86,7 @@ class ThinkVL:
         self.prompts, self.n, self.mini_batches = prompts, args.group, args.mini_batches
         self.processor = load_processor(model_dir)
         model = load_model(model_dir)
-        sampling = Sampling(temperature=1.0, top_p=1.0, think_budget=args.think, answer_budget=args.answer)
+        sampling = GenerationSettings(temperature=1.0, top_p=1.0, think_budget=args.think, answer_budget=args.answer)
         self.engine = make_engine(engine, model, self.processor, sampling, batch_size=args.rollout_batch,
                                   model_path=str(model_dir))
         self.rewards = RewardSystem()

@@ -47,7 +47,8 @@ def vllm_tiny(tmp_path_factory):
 def vllm_prompts(tmp_path_factory):
     """Synthetic RL prompts, four per image domain and eight videos (36, every domain)."""
     from thinkvl.data.synthetic import generate_world
-    from thinkvl.rl.data import first_per_domain, load_prompts
+    from thinkvl.eval.heldout import first_per_domain
+    from thinkvl.rl.data import load_prompts
 
     root = tmp_path_factory.mktemp("vllm_world")
     generate_world(root, per_domain=4, seed=3, progress=False)

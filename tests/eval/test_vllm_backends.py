@@ -17,7 +17,7 @@ from thinkvl.commands.eval import app
 
 pytest.importorskip("vllm")
 
-ARGS = ["generation.max_new_tokens=12", "generation.answer_budget=6"]
+ARGS = ["generation.think_budget=12", "generation.answer_budget=6"]
 
 
 def predictions(out) -> dict[str, tuple]:

@@ -11,7 +11,7 @@ import pytest
 
 from thinkvl.config import dump_config
 from thinkvl.track import read_metrics
-from thinkvl.train import checkpoint
+from thinkvl.runtime import checkpoint
 
 pytest.importorskip("vllm")
 pytestmark = pytest.mark.slow

@@ -7,7 +7,8 @@ its budgets and force-answering is exercised on every prompt.
 import pytest
 import torch
 
-from thinkvl.model.generate import Sampling, generate
+from thinkvl.model.generate import generate
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.rl.actor import Actor, Positions, collate_prefix, completion_logprobs
 from thinkvl.rl.batch import split
 from thinkvl.rl.config import AlgoConfig
@@ -16,8 +17,8 @@ from thinkvl.runtime.optim import RL_DEFAULTS, OptimConfig
 
 pytest.importorskip("vllm")
 
-GREEDY = Sampling(greedy=True, think_budget=12, answer_budget=6)
-SAMPLED = Sampling(temperature=1.0, think_budget=12, answer_budget=6)
+GREEDY = GenerationSettings(temperature=0.0, think_budget=12, answer_budget=6)
+SAMPLED = GenerationSettings(temperature=1.0, think_budget=12, answer_budget=6)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,7 @@ def test_placeholder_tokens_are_never_sampled(vllm_tiny, vllm_prompts, hf):
     from thinkvl.model.suppress import placeholder_ids
 
     model, processor = hf
-    hot = Sampling(temperature=2.0, think_budget=24, answer_budget=0)  # flat: every token likely
+    hot = GenerationSettings(temperature=2.0, think_budget=24, answer_budget=0)  # flat: every token likely
     groups = engine(vllm_tiny, processor, hot).rollout(vllm_prompts[:4], 8)
     banned = placeholder_ids(model.config)
     assert all(not banned & set(c.token_ids) for g in groups for c in g)

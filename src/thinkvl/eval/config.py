@@ -13,24 +13,10 @@ from pydantic import Field
 
 from thinkvl.config import Section, load_config
 from thinkvl.data.media import IMAGE_TOKEN_CAP, VIDEO_TOKEN_CAP
+from thinkvl.model.settings import GenerationSettings  # noqa: F401 - eval's `generation` section
 
 Mode = Literal["think", "direct"]
 MODES: tuple[str, ...] = ("think", "direct")
-
-
-class GenerationSettings(Section):
-    """Decoding. ``max_new_tokens`` is the think budget; past it ``</think><answer>`` is forced
-    and the model gets ``answer_budget`` more tokens (GLM-4.1V's force-answering)."""
-
-    max_new_tokens: int = Field(8192, ge=1)
-    answer_budget: int = Field(1024, ge=0)
-    temperature: float = Field(0.0, ge=0.0)  # 0 = greedy
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    seed: int = 0
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0.0
 
 
 class VisionSettings(Section):

@@ -19,8 +19,9 @@ rollout engine (``rl.rollout.vllm``) and the vLLM evaluation backend (``eval.bac
 from __future__ import annotations
 
 from thinkvl.format import FORCE_ANSWER_SUFFIX, THINK_CLOSE
-from thinkvl.model.generate import Completion, Sampling, encode_prompts, eos_ids, extend_sample
+from thinkvl.model.generate import Completion, encode_prompts, eos_ids, extend_sample
 from thinkvl.model.inputs import Media, collect_media
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.model.suppress import never_sample_ids
 from thinkvl.model.vllm_inputs import VisionTokens, check_prompt, never_sample_tokens, vllm_prompt
 
@@ -53,40 +54,41 @@ class VLLMDecoder:
         self.suffix = tok(FORCE_ANSWER_SUFFIX, add_special_tokens=False)["input_ids"]
         self.think_close = tok.convert_tokens_to_ids(THINK_CLOSE)
 
-    def params(self, sampling: Sampling, max_tokens: int, n: int = 1, seed: int | None = None):
+    def params(self, settings: GenerationSettings, max_tokens: int, n: int = 1, seed: int | None = None):
         from vllm import SamplingParams
 
         common = dict(n=n, max_tokens=max_tokens, logprobs=0, bad_words=self.bad_words, seed=seed,
                       stop_token_ids=self.eos, skip_special_tokens=False, detokenize=False)
-        if sampling.greedy:
+        if settings.greedy:
             return SamplingParams(temperature=0.0, **common)
-        return SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p,
-                              top_k=sampling.top_k or -1, **common)
+        return SamplingParams(temperature=settings.temperature, top_p=settings.top_p,
+                              top_k=settings.top_k or -1, **common)
 
-    def encode(self, prompts: list[list[dict]], media: list[Media], sampling: Sampling):
-        """The trainer's encoding of each chat prompt, and its vLLM input."""
-        encoded = encode_prompts(self.processor, prompts, sampling, media=media)
+    def encode(self, prompts: list[list[dict]], media: list[Media], think: bool = True):
+        """The trainer's encoding of each chat prompt (``think=False``: direct mode), and its vLLM input."""
+        encoded = encode_prompts(self.processor, prompts, think, media=media)
         return encoded, [vllm_prompt(e, m, self.vt) for e, m in zip(encoded, media)]
 
-    def generate(self, prompts: list[list[dict]], n: int, sampling: Sampling, base_dirs=None,
-                 media: list[Media] | None = None, seed: int | None = None) -> list[list[Completion]]:
+    def generate(self, prompts: list[list[dict]], n: int, settings: GenerationSettings, base_dirs=None,
+                 media: list[Media] | None = None, seed: int | None = None,
+                 think: bool = True) -> list[list[Completion]]:
         """``n`` completions of each chat prompt (groups in prompt order)."""
         if not prompts:
             return []
         if media is None:
             dirs = base_dirs or [None] * len(prompts)
             media = [collect_media(p, d) for p, d in zip(prompts, dirs)]
-        encoded, inputs = self.encode(prompts, media, sampling)
-        return self.complete(inputs, encoded, n, sampling, seed)
+        encoded, inputs = self.encode(prompts, media, think)
+        return self.complete(inputs, encoded, n, settings, seed)
 
-    def score(self, prompts: list[list[dict]], completions: list[list[int]], sampling: Sampling,
+    def score(self, prompts: list[list[dict]], completions: list[list[int]], think: bool = True,
               base_dirs=None) -> list[list[float]]:
         """vLLM's raw log-prob of each token of a given completion of each prompt."""
         from vllm import SamplingParams
 
         dirs = base_dirs or [None] * len(prompts)
         media = [collect_media(p, d) for p, d in zip(prompts, dirs)]
-        encoded = encode_prompts(self.processor, prompts, sampling, media=media)
+        encoded = encode_prompts(self.processor, prompts, think, media=media)
         inputs = [vllm_prompt(e, m, self.vt, extra_ids=c) for e, m, c in zip(encoded, media, completions)]
         params = SamplingParams(max_tokens=1, prompt_logprobs=0, detokenize=False)
         out = []
@@ -96,10 +98,10 @@ class VLLMDecoder:
             out.append([float(res.prompt_logprobs[start + i][t].logprob) for i, t in enumerate(comp)])
         return out
 
-    def complete(self, inputs: list[dict], encoded, n: int, sampling: Sampling,
+    def complete(self, inputs: list[dict], encoded, n: int, settings: GenerationSettings,
                  seed: int | None = None) -> list[list[Completion]]:
         """``n`` completions per prompt with force-answering; phase two is one batched call."""
-        return _complete(self, inputs, encoded, n, sampling, seed)
+        return _complete(self, inputs, encoded, n, settings, seed)
 
 
 def _sampled(out) -> tuple[list[int], list[float | None]]:
@@ -111,12 +113,12 @@ def _sampled(out) -> tuple[list[int], list[float | None]]:
     return ids, lps
 
 
-def _complete(engine: VLLMDecoder, inputs: list[dict], encoded, n: int, sampling: Sampling,
+def _complete(engine: VLLMDecoder, inputs: list[dict], encoded, n: int, settings: GenerationSettings,
               seed: int | None) -> list[list[Completion]]:
-    think_budget, answer_budget = max(0, sampling.think_budget), max(0, sampling.answer_budget)
+    think_budget, answer_budget = max(0, settings.think_budget), max(0, settings.answer_budget)
     rows: list[dict] = []
     if think_budget > 0:
-        first = engine.llm.generate(inputs, engine.params(sampling, think_budget, n, seed), use_tqdm=False)
+        first = engine.llm.generate(inputs, engine.params(settings, think_budget, n, seed), use_tqdm=False)
         for p, res in enumerate(first):
             check_prompt(res.prompt_token_ids, encoded[p])
             for cand in res.outputs:
@@ -140,7 +142,7 @@ def _complete(engine: VLLMDecoder, inputs: list[dict], encoded, n: int, sampling
     if cont:
         prompts = [dict(inputs[r["p"]], prompt_token_ids=inputs[r["p"]]["prompt_token_ids"] + r["ids"])
                    for r in cont]
-        second = engine.llm.generate(prompts, engine.params(sampling, answer_budget, 1, seed), use_tqdm=False)
+        second = engine.llm.generate(prompts, engine.params(settings, answer_budget, 1, seed), use_tqdm=False)
         for row, res in zip(cont, second):
             check_prompt(res.prompt_token_ids, encoded[row["p"]], where="forced-answer prompt")
             cand = res.outputs[0]

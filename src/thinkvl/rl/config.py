@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from thinkvl.config import Section
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.rl.curriculum import DEFAULT_TIER_WEIGHTS
 from thinkvl.runtime.optim import RL_DEFAULTS, OptimConfig, with_stage_defaults
 
@@ -22,14 +23,15 @@ class DataConfig(Section):
         default_factory=list, description="folders media may live in besides the data file's own")
 
 
-class RolloutConfig(Section):
+class RolloutConfig(GenerationSettings):
+    """Decoding (``model.settings.GenerationSettings``, with RL's defaults: sampled at temperature
+    1, top-p 1, small laptop budgets) and the engine that runs it."""
+
     engine: Literal["hf", "vllm"] = "hf"
     group_size: int = Field(8, ge=2, description="rollouts per prompt (GRPO group)")
-    temperature: float = Field(1.0, gt=0)
-    top_p: float = Field(1.0, gt=0, le=1.0)
-    top_k: int = Field(0, ge=0, description="0: sample from the whole distribution (the report's choice)")
-    think_budget: int = Field(48, ge=1, description="new tokens before the answer is forced")
-    answer_budget: int = Field(24, ge=0, description="new tokens allowed after forcing </think><answer>")
+    temperature: float = Field(1.0, gt=0, description="rollouts are sampled (the report: 1.0)")
+    think_budget: int = Field(48, ge=1, description="new tokens before </think><answer> is forced")
+    answer_budget: int = Field(24, ge=0, description="new tokens allowed after the forced </think><answer>")
     batch_size: int = Field(128, ge=1, description="sequences per generate call")
     gpu_memory_utilization: float = Field(0.5, gt=0, le=1.0, description="vLLM only")
     dtype: str = Field("checkpoint", description="vLLM only: compute dtype; 'checkpoint' = the model "

@@ -28,7 +28,6 @@ import torch
 
 from thinkvl.config import dump_config
 from thinkvl.model.factory import load_model, load_processor
-from thinkvl.model.generate import Sampling
 from thinkvl.rewards import RewardSystem
 from thinkvl.rl import advantage as advantages
 from thinkvl.rl import mismatch
@@ -93,10 +92,7 @@ class RLTrainer:
         )
         self.expansion = ExpansionEMA(decay=cfg.dynamic.ema_decay, max_expansion=cfg.dynamic.max_expansion)
         r = cfg.rollout
-        self.sampling = Sampling(temperature=r.temperature, top_p=r.top_p, top_k=r.top_k,
-                                 think_budget=r.think_budget,
-                                 answer_budget=r.answer_budget)
-        self.engine = make_engine(r.engine, model, self.processor, self.sampling, model_path=cfg.model,
+        self.engine = make_engine(r.engine, model, self.processor, r, model_path=cfg.model,
                                   batch_size=r.batch_size, distributed=self.info.world_size > 1,
                                   rollout=r, seed=cfg.run.seed)
         a, o = cfg.rl, cfg.optim

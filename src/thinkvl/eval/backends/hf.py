@@ -76,12 +76,8 @@ class HFBackend:
 
     def generate(self, requests: list[Request], gen: GenerationSettings, mode: str) -> list[Output]:
         from thinkvl.eval.backends.caps import cap_media
-        from thinkvl.model.generate import Sampling, generate
+        from thinkvl.model.generate import generate
 
-        sampling = Sampling(temperature=gen.temperature if not gen.greedy else 1.0, top_p=gen.top_p,
-                            greedy=gen.greedy, think_budget=gen.max_new_tokens,
-                            answer_budget=gen.answer_budget,
-                            think=True)  # the runner already put the mode into the prompt
         was_training = self.model.training
         self.model.eval()
         device = next(self.model.parameters()).device
@@ -93,7 +89,7 @@ class HFBackend:
                 torch.manual_seed(gen.seed)
                 media = [cap_media(r.media, self.processor, self.vision) for r in requests]
                 done = generate(self.model, self.processor, [r.prompt for r in requests],
-                                sampling, media=media,
+                                gen, media=media,  # the runner put the mode into the prompt
                                 batch_size=self.batch_size)
         finally:
             self.model.train(was_training)

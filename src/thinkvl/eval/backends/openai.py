@@ -114,7 +114,7 @@ class OpenAIBackend:
 
     async def _complete(self, client: httpx.AsyncClient, model: str, msgs: list[dict],
                         gen: GenerationSettings) -> Output:
-        first = await self._post(client, self._body(model, msgs, gen.max_new_tokens, gen))
+        first = await self._post(client, self._body(model, msgs, gen.think_budget, gen))
         text, finish, tokens = first
         finished = finish != "length"
         if finished:

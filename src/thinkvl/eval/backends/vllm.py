@@ -55,13 +55,10 @@ class VLLMBackend:
 
     def generate(self, requests: list[Request], gen: GenerationSettings, mode: str) -> list[Output]:
         from thinkvl.eval.backends.caps import cap_media
-        from thinkvl.model.generate import Sampling
 
-        sampling = Sampling(temperature=gen.temperature if not gen.greedy else 1.0, top_p=gen.top_p,
-                            greedy=gen.greedy, think_budget=gen.max_new_tokens,
-                            answer_budget=gen.answer_budget, think=mode == "think")
         media = [cap_media(r.media, self.processor, self.vision) for r in requests]
-        groups = self.decoder.generate([r.prompt for r in requests], 1, sampling, media=media,
+        # the runner already put the mode into the prompt (/nothink or the model's own direct prompt)
+        groups = self.decoder.generate([r.prompt for r in requests], 1, gen, media=media,
                                        seed=None if gen.greedy else gen.seed)
         return [Output(text=c.text, forced=c.forced, truncated=c.truncated, tokens=len(c.token_ids))
                 for (c,) in groups]

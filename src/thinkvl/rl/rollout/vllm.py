@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from thinkvl.model.generate import Completion, Sampling
+from thinkvl.model.generate import Completion
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.model.vllm_decode import VLLMDecoder
 from thinkvl.model.vllm_engine import EngineSettings, close_engine, on_cpu, reload_weights, start_engine
 from thinkvl.rl.data import Prompt
@@ -39,15 +40,16 @@ def engine_settings(rollout=None, seed: int = 0, **_) -> EngineSettings:
 
 
 class VLLMRollout:
-    def __init__(self, model_path: str, processor, sampling: Sampling, settings: EngineSettings | None = None,
+    def __init__(self, model_path: str, processor, settings: GenerationSettings, engine: EngineSettings | None = None,
                  distributed: bool = False, llm=None):
-        """``llm``: an engine already started on ``model_path`` (tests share one)."""
-        self.sampling = sampling
-        self.settings = settings or EngineSettings()
+        """``settings``: how to decode; ``engine``: how to run vLLM; ``llm``: an engine already
+        started on ``model_path`` (tests share one)."""
+        self.settings = settings
+        self.engine = engine or EngineSettings()
         if llm is None:
-            raw = sampling.greedy or sampling.temperature == 1.0
-            self.settings = replace(self.settings, logprobs_mode="raw_logprobs" if raw else "processed_logprobs")
-            llm = start_engine(model_path, self.settings, distributed=distributed)
+            raw = settings.greedy or settings.temperature == 1.0
+            self.engine = replace(self.engine, logprobs_mode="raw_logprobs" if raw else "processed_logprobs")
+            llm = start_engine(model_path, self.engine, distributed=distributed)
         self.llm = llm
         self.decoder = VLLMDecoder(llm, model_path, processor)
         self.cpu = on_cpu()
@@ -56,7 +58,7 @@ class VLLMRollout:
     def rollout(self, prompts: list[Prompt], n: int) -> list[list[Completion]]:
         self._wake()
         try:
-            return self.decoder.generate([p.messages for p in prompts], n, self.sampling,
+            return self.decoder.generate([p.messages for p in prompts], n, self.settings,
                                          base_dirs=[p.base_dir for p in prompts])
         finally:
             self._sleep()
@@ -64,7 +66,7 @@ class VLLMRollout:
     def score(self, prompts: list[Prompt], completions: list[list[int]]) -> list[list[float]]:
         """vLLM's raw log-prob of each token of a given completion of each prompt."""
         self._wake()
-        return self.decoder.score([p.messages for p in prompts], completions, self.sampling,
+        return self.decoder.score([p.messages for p in prompts], completions,
                                   base_dirs=[p.base_dir for p in prompts])
 
     def sync(self, actor_model) -> None:
@@ -80,7 +82,7 @@ class VLLMRollout:
             self.sleeping = False
 
     def _sleep(self) -> None:
-        if self.settings.sleep_mode and not self.cpu:  # pragma: no cover - CUDA sleep mode
+        if self.engine.sleep_mode and not self.cpu:  # pragma: no cover - CUDA sleep mode
             self.llm.sleep(level=1)
             self.sleeping = True
 
