@@ -39,8 +39,12 @@ def is_initialized() -> bool:
     return dist.is_available() and dist.is_initialized()
 
 
+_JOINED = False  # whether thinkvl created the process group (and so may destroy it)
+
+
 def init_distributed() -> DistInfo:
     """Join torchrun's process group if launched by torchrun; else a single process."""
+    global _JOINED
     cuda = torch.cuda.is_available()
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         return DistInfo(device=torch.device("cuda:0" if cuda else "cpu"))
@@ -52,6 +56,7 @@ def init_distributed() -> DistInfo:
     if not is_initialized():
         dist.init_process_group(backend="nccl" if cuda else "gloo",
                                 device_id=device if cuda else None)
+        _JOINED = True
     return DistInfo(rank=rank, world_size=world, local_rank=local, device=device)
 
 
@@ -134,6 +139,10 @@ def barrier() -> None:
 
 
 def cleanup() -> None:
-    """Leave the process group (safe to call when none was joined)."""
-    if is_initialized():
+    """Leave the process group thinkvl joined (safe to call when none was). A group another
+    library started is left alone: an in-process vLLM engine starts a one-process gloo group,
+    and destroying it breaks that engine for the rest of the process."""
+    global _JOINED
+    if _JOINED and is_initialized():
         dist.destroy_process_group()
+    _JOINED = False
