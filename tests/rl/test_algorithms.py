@@ -47,6 +47,16 @@ def test_identical_rewards_give_zero_advantage():
     assert grpo([0.5, 0.5, 0.5]) == pytest.approx([0.0, 0.0, 0.0])
 
 
+@pytest.mark.parametrize("estimator", [grpo, mean_only])
+@pytest.mark.parametrize("value", [0.1, 0.7, 1 / 3, 0.123456789, 1.0, 0.0])
+def test_identical_non_binary_rewards_give_exactly_zero(estimator, value):
+    # the group's mean rounds (3 x 0.1 averages to 0.10000000000000002): without the no-signal
+    # check (r - mean) / (std + eps) came out ~1e-11, a non-zero advantage that was trained on
+    for n in (3, 4, 7, 8):
+        assert estimator([value] * n) == [0.0] * n
+    assert estimator([value, None, value]) == [0.0, None, 0.0]  # missing ones stay missing
+
+
 def test_clip_higher_bounds_by_hand():
     # ratio = e^(logp-old); positive advantage clips at 1.28, negative at 0.8
     old = torch.zeros(4)
