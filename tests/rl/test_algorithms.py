@@ -154,15 +154,31 @@ def test_expansion_factor_and_ema_by_hand():
     assert expansion_factor(0.5, 4.0) == pytest.approx(2.0)
     assert expansion_factor(0.9, 4.0) == 4.0 and expansion_factor(1.0, 4.0) == 4.0
     ema = ExpansionEMA(decay=0.9, max_expansion=4.0)
-    assert ema.update(0.5) == pytest.approx(0.9 * 1.0 + 0.1 * 2.0)  # 1.1
-    assert ema.update(0.75) == pytest.approx(0.9 * 1.1 + 0.1 * 4.0)  # 1.39
-    assert ema.prompts_to_draw(16) == math.ceil(16 * 1.39)  # 23
+    assert ema.prompts_to_draw(16) == 16  # nothing observed yet
+    assert ema.update(0.5) == pytest.approx(2.0)  # the first factor seeds the EMA (not 0.9 x 1 + 0.1 x 2)
+    assert ema.prompts_to_draw(16) == 32
+    assert ema.update(0.75) == pytest.approx(0.9 * 2.0 + 0.1 * 4.0)  # 2.2
+    assert ema.prompts_to_draw(16) == math.ceil(16 * 2.2)  # 36
     state = ema.state_dict()
     other = ExpansionEMA()
     other.load_state_dict(state)
-    assert other.value == pytest.approx(1.39)
+    assert other.value == pytest.approx(2.2) and other.update(0.0) == pytest.approx(0.9 * 2.2 + 0.1)
+
+
+def test_a_configured_initial_expansion_is_the_first_draw_and_a_prior():
+    ema = ExpansionEMA(decay=0.9, max_expansion=4.0, initial=1.5)
+    assert ema.prompts_to_draw(16) == 24
+    assert ema.update(0.5) == pytest.approx(0.9 * 1.5 + 0.1 * 2.0)
+    assert ExpansionEMA(initial=1.0).update(0.5) == pytest.approx(0.9 + 0.1 * 2.0)  # the old behaviour
+    with pytest.raises(ValueError, match="initial expansion"):
+        ExpansionEMA(max_expansion=4.0, initial=5.0)
+
+
+def test_expansion_ema_reads_older_checkpoints():
+    other = ExpansionEMA(decay=0.5)
     other.load_state_dict({"value": 2.5, "last_invalid_rate": 0.3})  # an older checkpoint's state
-    assert other.value == 2.5 and other.state_dict() == {"value": 2.5}
+    assert other.value == 2.5 and other.state_dict() == {"value": 2.5, "observed": True}
+    assert other.update(0.0) == pytest.approx(0.5 * 2.5 + 0.5 * 1.0)  # averaged in, not re-seeded
 
 
 def test_group_selection_prefers_balanced_groups():

@@ -90,7 +90,8 @@ class RLTrainer:
                                domain_mix=c.domain_mix),
             seed=cfg.run.seed,
         )
-        self.expansion = ExpansionEMA(decay=cfg.dynamic.ema_decay, max_expansion=cfg.dynamic.max_expansion)
+        d = cfg.dynamic
+        self.expansion = ExpansionEMA(decay=d.ema_decay, max_expansion=d.max_expansion, initial=d.initial_expansion)
         r = cfg.rollout
         self.sampling = Sampling(temperature=r.temperature, top_p=r.top_p, top_k=r.top_k,
                                  think_budget=r.think_budget,
