@@ -114,7 +114,7 @@ def test_step_batch_keeps_scores_and_cuts_on_one_process():
     batch = StepBatch.gather(groups, THINK_CLOSE)
     assert [o.index for o in batch.outcomes] == [0, 1, 2] and batch.rank_sizes == [3]
     assert [r.group for r in batch.rollouts] == [0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
-    assert batch.invalid_rate() == pytest.approx(1 / 3)
+    assert batch.no_signal_rate() == pytest.approx(1 / 3)
     assert [o.accuracy for o in batch.outcomes] == [1.0, 0.5, pytest.approx(2 / 3)]
     batch.keep([1, 2])
     batch.assign_advantages(grpo)
