@@ -223,10 +223,23 @@ def verl_batch(tok):
     return VerlBatch(tok, prompts, responses, records, extra)
 
 
-@pytest.mark.parametrize("manager, fn", [(naive_manager, compute_score), (batch_manager, compute_score_batch)])
-def test_verl_reward_managers_score_real_batches(verl_ready, reward_yaml, manager, fn):
+def load_by_path(name: str):
+    """verl's load_extern_object for a file path (verl.utils.import_utils.load_module)."""
+    import importlib.util
+
+    from thinkvl.rewards import adapters
+
+    spec = importlib.util.spec_from_file_location(f"custom_module_{hash(adapters.__file__)}", adapters.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+@pytest.mark.parametrize("manager, name", [(naive_manager, "compute_score"), (batch_manager, "compute_score_batch")])
+def test_verl_reward_managers_score_real_batches(verl_ready, reward_yaml, manager, name):
     tok = tokenizer(verl_ready)
     data = verl_batch(tok)
+    fn = load_by_path(name)  # custom_reward_function.path=<the file>, .name=<name>
     out = manager(data, tok, fn, {"config": reward_yaml})
     rewards = out["reward_tensor"]
     lengths = data.batch["attention_mask"][:, data.batch["prompts"].shape[-1]:].sum(-1)

@@ -35,9 +35,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from thinkvl.format import PROTOCOL_MARKERS
-
-from .result import RewardResult
-from .system import RewardSystem
+from thinkvl.rewards.result import RewardResult  # absolute: verl may load this file by its path
+from thinkvl.rewards.system import RewardSystem
 
 MARKERS_STRIPPED = (
     "thinkvl rewards: a response holds none of the protocol markers ({markers}). {trainer} decodes "
@@ -232,8 +231,8 @@ def compute_score(data_source: Any, solution_str: str, ground_truth: Any, extra_
                   config: str | None = None, **_: Any) -> dict[str, float]:
     """verl's per-response custom reward function (``NaiveRewardManager``, the reward loop).
 
-    verl config: ``custom_reward_function.path=<thinkvl>/rewards/adapters.py``,
-    ``custom_reward_function.name=compute_score`` and, for a reward YAML,
+    verl config: ``custom_reward_function.path=pkg://thinkvl.rewards.adapters`` (or this file's
+    path), ``custom_reward_function.name=compute_score`` and, for a reward YAML,
     ``+custom_reward_function.reward_kwargs.config=rewards.yaml``. Other keyword arguments verl
     adds (``reward_router_address``, …) are ignored."""
     _check_markers([solution_str])
