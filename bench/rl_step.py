@@ -26,6 +26,7 @@ on a shared 2-core machine make every op wait for a scheduler slice and a step 5
     PYTHONPATH=src .venv/bin/python bench/rl_step.py --out /tmp/rl_step.json
     PYTHONPATH=src .venv/bin/python bench/rl_step.py --steps 2 --prompts 8 --skip-trl   # quick look
     PYTHONPATH=src .venv/bin/python bench/rl_step.py --skip-trl --mini-batches 2   # cost of k = 2
+    PYTHONPATH=src .venv/bin/python bench/rl_step.py --vllm      # also rollout.engine=vllm
 
 Target (RL issue): thinkvl's step at most 0.5× TRL's. Measured on 2 shared CPU cores (TRL 1.16):
 0.43× with the default random tiny model (every rollout uses its full budget), 0.33× with
@@ -75,9 +76,9 @@ def reward_items(prompts, texts, truncated=None):
 
 # --- thinkvl ---------------------------------------------------------------------------------
 class ThinkVL:
-    def __init__(self, model_dir, prompts, args):
+    def __init__(self, model_dir, prompts, args, engine: str = "hf"):
         from thinkvl.model.factory import load_model, load_processor
-        from thinkvl.model.generate import Sampling
+        from thinkvl.model.settings import GenerationSettings
         from thinkvl.rewards import RewardSystem
         from thinkvl.rl.actor import Actor
         from thinkvl.rl.rollout import make_engine
@@ -85,8 +86,9 @@ class ThinkVL:
         self.prompts, self.n, self.mini_batches = prompts, args.group, args.mini_batches
         self.processor = load_processor(model_dir)
         model = load_model(model_dir)
-        sampling = Sampling(temperature=1.0, top_p=1.0, think_budget=args.think, answer_budget=args.answer)
-        self.engine = make_engine("hf", model, self.processor, sampling, batch_size=args.rollout_batch)
+        sampling = GenerationSettings(temperature=1.0, top_p=1.0, think_budget=args.think, answer_budget=args.answer)
+        self.engine = make_engine(engine, model, self.processor, sampling, batch_size=args.rollout_batch,
+                                  model_path=str(model_dir))
         self.rewards = RewardSystem()
         from thinkvl.rl.config import AlgoConfig
         from thinkvl.runtime.optim import RL_DEFAULTS, OptimConfig
@@ -231,6 +233,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=6, help="measured steps per system (after a warm-up)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-trl", action="store_true")
+    ap.add_argument("--vllm", action="store_true",
+                    help="also time rollout.engine=vllm (in-process vLLM, its CPU build here) after the others")
     args = ap.parse_args()
 
     import torch
@@ -269,6 +273,15 @@ def main() -> None:
         else:
             trl = run_trl(model_dir, prompts, args, args.steps + 1, root / "trl", between=thinkvl_step)[1:]
             tv = tv[1:]  # pairs with TRL's warm-up step
+        tvv: list[dict] = []
+        if args.vllm:  # vLLM colocated: rollouts in the engine, weights synced after each update
+            torch.manual_seed(0)
+            ours_v = ThinkVL(model_dir, prompts, args, engine="vllm")
+            ours_v.step()
+            for _ in range(args.steps):
+                tvv.append(ours_v.step())
+                print(f"  vllm    step {len(tvv)}: " + " ".join(
+                    f"{p} {tvv[-1][p]:.2f}s" for p in (*PHASES, "step")), flush=True)
 
     ours_m = median_phases(tv)
     import transformers
@@ -282,6 +295,11 @@ def main() -> None:
               "versions": versions, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
               "torch_threads": torch.get_num_threads(),
               "thinkvl": {"median": ours_m, "steps": tv}}
+    if tvv:
+        import vllm
+
+        versions["vllm"] = vllm.__version__
+        result["thinkvl_vllm"] = {"median": median_phases(tvv), "steps": tvv}
     header = f"{'phase':<9}{'thinkvl s':>11}" + (f"{'TRL s':>10}{'ratio':>8}" if trl else "")
     print("\n" + header)
     if trl:
@@ -292,6 +310,8 @@ def main() -> None:
         line = f"{k:<9}{ours_m[k]:>11.2f}"
         if trl:
             line += f"{result['trl']['median'][k]:>10.2f}{result['ratio'][k]:>8.2f}"
+        if tvv:
+            line += f"   vllm {result['thinkvl_vllm']['median'][k]:.2f}"
         print(line)
     if trl:
         verdict = "meets" if result["ratio"]["step"] <= 0.5 else "misses"

@@ -28,7 +28,7 @@ from thinkvl.data.synthetic import generate_world
 from thinkvl.eval.baselines import best_constant_accuracy
 from thinkvl.eval.runner import evaluate
 from thinkvl.eval.scoring import Scorer
-from thinkvl.model.generate import Sampling
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.rewards import RewardSystem
 from thinkvl.eval.heldout import eval_summary, heldout_records
 from thinkvl.runtime.checkpoint import has_final
@@ -68,7 +68,7 @@ def main() -> None:
     records = heldout_records(world / "rl_eval.jsonl", args.eval_per_domain)
     rewards = RewardSystem()
     result = evaluate(str(sft / "final"), None, records, mode="think", scorer=Scorer(rewards=rewards),
-                      sampling=Sampling(greedy=True, think_budget=40, answer_budget=16), batch_size=64)
+                      generation=GenerationSettings(temperature=0.0, think_budget=40, answer_budget=16), batch_size=64)
     acc = eval_summary(result)["accuracy"]
     chance = best_constant_accuracy(world / "sft.jsonl", records, rewards)
     print(f"{'domain':10s} {'accuracy':>8s} {'chance':>7s} {'margin':>7s}")

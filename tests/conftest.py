@@ -28,3 +28,31 @@ def counting_sft(tmp_path_factory):
     final = run_sft(cfg)
     return {"model": str(final), "train": str(root / "world" / "rl_train.jsonl"),
             "eval": str(root / "world" / "rl_eval.jsonl"), "root": root}
+
+
+@pytest.fixture(scope="session")
+def vllm_tiny(tmp_path_factory):
+    """One in-process vLLM engine (its CPU build here) on a random tiny model, shared by the
+    session's vLLM tests (start-up ~10 s). Tests that change its weights put them back."""
+    from thinkvl.model.factory import build_tiny
+    from thinkvl.model.vllm_engine import EngineSettings, close_engine, start_engine
+
+    path = build_tiny(tmp_path_factory.mktemp("vllm_tiny"), seed=0)
+    llm = start_engine(path, EngineSettings(max_model_len=4096))
+    yield {"path": path, "llm": llm}
+    close_engine(llm)
+
+
+@pytest.fixture(scope="session")
+def vllm_prompts(tmp_path_factory):
+    """Synthetic RL prompts, four per image domain and eight videos (36, every domain)."""
+    from thinkvl.data.synthetic import generate_world
+    from thinkvl.eval.heldout import first_per_domain
+    from thinkvl.rl.data import load_prompts
+
+    root = tmp_path_factory.mktemp("vllm_world")
+    generate_world(root, per_domain=4, seed=3, progress=False)
+    prompts = load_prompts(root / "rl_eval.jsonl")
+    images = first_per_domain([p for p in prompts if p.domain != "video"], 4, lambda p: p.domain)
+    videos = [p for p in prompts if p.domain == "video"][:8]
+    return images + videos

@@ -1,3 +1,5 @@
+import pytest
+
 from thinkvl.format import (
     FORCE_ANSWER_SUFFIX, add_nothink, extract_box, make_response, parse_response, strip_markers, wants_nothink,
 )
@@ -59,17 +61,15 @@ def test_box_scan_matches_the_regex_it_replaced():
         assert split_boxes(text) == (old.findall(text), old.sub(" ", text)), repr(text)
 
 
+@pytest.mark.timeout(120)
 def test_parsing_is_linear_in_unclosed_markers():
     """Issue 20, finding 2: 8,000 unclosed box openers took 12.6 s (every opener rescanned to
-    the end). A policy repeating one special token must not stall training: 1 MB of openers
-    (62,500) now parses in linear time. The budget is ~1000x what the linear scan needs."""
-    import time
-
+    the end); 1 MB of them over 10 minutes. A policy repeating one special token must not stall
+    training: the linear scan parses 1 MB (62,500 openers) in milliseconds, the quadratic one
+    would run into this test's timeout."""
     from thinkvl.format import BOX_OPEN
 
     answer = BOX_OPEN * 62_500
     for text in (f"<think>x</think><answer>{answer}</answer>", f"<think>{answer}</think>"):
-        start = time.perf_counter()
         parsed = parse_response(text)
-        assert time.perf_counter() - start < 2.0
         assert not parsed.well_formed and parsed.box is None

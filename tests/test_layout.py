@@ -137,3 +137,14 @@ def test_no_source_file_over_500_lines():
     sizes = {p: len(p.read_text(encoding="utf-8").splitlines()) for p in MODULES.values()}
     big = [f"{p.relative_to(SRC.parent)}: {n} lines" for p, n in sorted(sizes.items()) if n > MAX_LINES]
     assert not big, "split these by job:\n" + "\n".join(big)
+
+
+def test_test_modules_have_unique_names():
+    """pytest imports test files by basename (no packages under tests/): two test_x.py in
+    different folders stop the whole suite at collection."""
+    tests = Path(__file__).resolve().parent
+    seen: dict[str, list[str]] = {}
+    for path in tests.rglob("test_*.py"):
+        seen.setdefault(path.name, []).append(str(path.relative_to(tests)))
+    clashes = {name: paths for name, paths in seen.items() if len(paths) > 1}
+    assert not clashes, f"rename one of each: {clashes}"

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from thinkvl.eval.config import GenerationSettings
 
 # Short budgets keep the tiny model fast; greedy so backends can be compared token for token.
-GEN = GenerationSettings(max_new_tokens=12, answer_budget=6, temperature=0.0)
+GEN = GenerationSettings(think_budget=12, answer_budget=6, temperature=0.0)
 
 
 class FakeJudge:

@@ -32,8 +32,8 @@ def server(tiny):
 @pytest.mark.parametrize("mode", ["think", "direct"])
 def test_hf_and_openai_server_agree_greedy(tiny, server, eval_file, mode):
     model, processor = tiny
-    hf = evaluate(model, processor, eval_file, mode=mode, sampling=GEN, batch_size=16)
-    api = evaluate(OpenAIBackend(server.url), None, eval_file, mode=mode, sampling=GEN)
+    hf = evaluate(model, processor, eval_file, mode=mode, generation=GEN, batch_size=16)
+    api = evaluate(OpenAIBackend(server.url), None, eval_file, mode=mode, generation=GEN)
     assert {s.domain for s in hf.samples} >= {"counting", "video", "gui"}  # images and video
     assert len(hf.samples) == len(api.samples) == 16
     for a, b in zip(hf.samples, api.samples):
@@ -140,14 +140,14 @@ def test_openai_backend_retries_then_gives_up(server, eval_file, tmp_path):
     flaky = _Flaky(server.url, n=2)
     try:
         fast = OpenAISettings(backoff_s=0.01, max_retries=3, concurrency=1)
-        r = evaluate(OpenAIBackend(flaky.url, fast), None, records, sampling=GEN, out_dir=tmp_path)
+        r = evaluate(OpenAIBackend(flaky.url, fast), None, records, generation=GEN, out_dir=tmp_path)
         assert r.overall.failed == 0 and r.generated == 2
     finally:
         flaky.close()
     broken = _Flaky(server.url, n=100, status=400)
     try:
         r = evaluate(OpenAIBackend(broken.url, OpenAISettings(backoff_s=0.01)), None, records,
-                     sampling=GEN, out_dir=tmp_path / "b")
+                     generation=GEN, out_dir=tmp_path / "b")
         assert r.overall.failed == 2 and r.generated == 0  # not stored: the next run retries
         assert broken.state["seen"] == 2  # a 400 is not retried
         assert not (tmp_path / "b" / "predictions.jsonl").exists()

@@ -151,7 +151,7 @@ def test_published_benchmarks_run_through_the_tiny_model(tiny_dir, published, tm
     assert [r.overall.n for r in results] == [3, 3, 2, 2, 1, 1]
     assert all(r.overall.failed == 0 for r in results)
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert saved["config"]["generation"]["max_new_tokens"] == GEN.max_new_tokens
+    assert saved["config"]["generation"]["think_budget"] == GEN.think_budget
     md = (tmp_path / "run" / "results.md").read_text()
     assert "Think vs direct" in md and "| videomme | direct |" in md
     assert (tmp_path / "run" / "samples" / "mmmu.direct.jsonl").exists()

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from thinkvl.commands.eval import app
 from thinkvl.eval.report import compare
 
-ARGS = ["generation.max_new_tokens=8", "generation.answer_budget=4"]
+ARGS = ["generation.think_budget=8", "generation.answer_budget=4"]
 
 
 def test_eval_command_resume_and_compare(tiny_dir, eval_one, tmp_path):

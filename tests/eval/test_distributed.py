@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from thinkvl.commands.eval import app
 
-ARGS = ["generation.max_new_tokens=8", "generation.answer_budget=4"]
+ARGS = ["generation.think_budget=8", "generation.answer_budget=4"]
 
 
 def _samples(run):

@@ -14,7 +14,7 @@ from thinkvl.eval.prompts import apply_mode
 from thinkvl.eval.runner import run_config
 from thinkvl.format import make_response
 
-ARGS = ["generation.max_new_tokens=8", "generation.answer_budget=4"]
+ARGS = ["generation.think_budget=8", "generation.answer_budget=4"]
 
 
 class Recorder:

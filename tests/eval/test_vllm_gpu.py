@@ -18,7 +18,7 @@ def test_vllm_backend_matches_interface(tiny_dir, eval_one):
     backend = VLLMBackend(tiny_dir, settings=VLLMSettings(gpu_memory_utilization=0.3,
                                                          max_model_len=2048))
     try:
-        result = evaluate(backend, None, eval_one, sampling=GEN)
+        result = evaluate(backend, None, eval_one, generation=GEN)
     finally:
         backend.close()
     assert result.overall.n == 8 and result.overall.failed == 0

@@ -4,7 +4,8 @@ from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from thinkvl.format import FORCE_ANSWER_SUFFIX, PROTOCOL_MARKERS
 from thinkvl.model.factory import TinyPreset, count_parameters, load_model, never_generate_ids
-from thinkvl.model.generate import Sampling, generate
+from thinkvl.model.generate import generate
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.model.inputs import IGNORE, collate, encode_sample, group_by_modality
 
 IMG = [{"type": "image", "image": Image.new("RGB", (64, 64), "red")}, {"type": "text", "text": "How many?"}]
@@ -58,7 +59,7 @@ def test_generation_never_emits_placeholders_and_forces_answers(tiny_dir):
     model, processor = load_model(tiny_dir), AutoProcessor.from_pretrained(tiny_dir)
     torch.manual_seed(0)
     prompts = [[{"role": "user", "content": IMG}]] * 6 + [[{"role": "user", "content": VID}]] * 2
-    outs = generate(model, processor, prompts, Sampling(think_budget=6, answer_budget=4))
+    outs = generate(model, processor, prompts, GenerationSettings(temperature=1.0, think_budget=6, answer_budget=4))
     banned = set(never_generate_ids(processor.tokenizer))
     assert len(outs) == 8
     assert not banned & {t for o in outs for t in o.token_ids}
@@ -75,6 +76,6 @@ def test_generation_never_emits_placeholders_and_forces_answers(tiny_dir):
 def test_direct_mode_appends_nothink(tiny_dir):
     model, processor = load_model(tiny_dir), AutoProcessor.from_pretrained(tiny_dir)
     outs = generate(model, processor, [[{"role": "user", "content": IMG}]],
-                    Sampling(greedy=True, think=False, think_budget=3, answer_budget=2))
+                    GenerationSettings(temperature=0.0, think_budget=3, answer_budget=2), think=False)
     prompt_text = processor.tokenizer.decode(outs[0].sample.input_ids[: outs[0].sample.prompt_len])
     assert "/nothink" in prompt_text

@@ -260,7 +260,7 @@ def make_eval_run(root: Path) -> Path:
                     "decoder": "transformers",
                     "generation": {
                         "temperature": 0.0,
-                        "max_new_tokens": 8192 if mode == "think" else 1024,
+                        "think_budget": 8192 if mode == "think" else 1024,
                     },
                 },
                 "generated": n,

@@ -47,10 +47,9 @@ def _system(limit: float) -> RewardSystem:
 
 def test_a_stuck_verifier_is_stopped_at_the_limit():
     with _system(0.2) as rs:
-        start = time.perf_counter()
+        # without the limit the "loop" item never returns (pytest-timeout would end the test)
         out = rs.score_batch([{"response": resp(b), "answer": "x", "domain": "stuck"}
                               for b in ("ok", "loop", "ok")])
-        assert time.perf_counter() - start < 10  # without the limit: forever
         assert [r.score for r in out] == [1.0, 0.0, 1.0]
         assert out[1].flags == {"timeout"} and "per-item limit" in out[1].reason
         assert rs.summary()["limits"]["timeouts"] == 1
@@ -125,16 +124,15 @@ def test_bit_parallel_edit_distance_equals_the_textbook_one():
 
 
 def test_ocr_on_a_huge_reference_is_cheap_and_exact(rs):
-    """Finding 3: 999 characters against 20,000 took 19.5 s (200,000: 165 s) with the O(n·m)
-    Python DP; bit-parallel it is ~0.02 s (0.2 s). The budget below is ~100x that."""
+    """Finding 3: 999 characters against 20,000 took 19.5 s with the O(n·m) Python DP, far past
+    the reward system's 1 s per-item limit (it would come back flagged ``timeout``, score 0);
+    bit-parallel it is ~0.02 s, 50x inside the limit, and exact."""
     rng = random.Random(1)
     alphabet = "ABCDEFGHJK0123456789 "
     box = "".join(rng.choice(alphabet) for _ in range(999))
-    ref = "".join(rng.choice(alphabet) for _ in range(200_000))
-    start = time.perf_counter()
+    ref = "".join(rng.choice(alphabet) for _ in range(20_000))
     r = rs.score(resp(box), ref, "ocr")
-    assert time.perf_counter() - start < 20
-    assert 0 < r.score < 0.01 and "timeout" not in r.flags  # exact: 1 - d / 200,000
+    assert 0 < r.score < 0.1 and "timeout" not in r.flags  # exact: 1 - d / 20,000
 
 
 def test_pairs_past_the_cell_budget_are_refused(rs):

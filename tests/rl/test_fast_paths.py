@@ -20,10 +20,6 @@ from PIL import Image
 from thinkvl.format import FORCE_ANSWER_SUFFIX, THINK_CLOSE
 from thinkvl.model.factory import build_tiny, load_model, load_processor
 from thinkvl.model.generate import (
-    Sampling,
-    _logits_processors,
-    _NextToken,
-    draw,
     encode_prompts,
     eos_ids,
     extend_sample,
@@ -32,6 +28,8 @@ from thinkvl.model.generate import (
     sample_grouped,
     trim_at_eos,
 )
+from thinkvl.model.next_token import NextToken, draw, logits_processors
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.model.inputs import IGNORE, collate
 from thinkvl.rl.actor import (
     Actor,
@@ -80,7 +78,7 @@ def reference_generate(model, processor, prompts, sampling, base_dirs=None):
     end) ``</think><answer>`` where needed and a second ``generate`` over prompt + thoughts."""
     tok = processor.tokenizer
     pad_id, eos = tok.pad_token_id, eos_ids(model, tok)
-    encoded = encode_prompts(processor, prompts, sampling, base_dirs)
+    encoded = encode_prompts(processor, prompts, True, base_dirs)
     first = sample_grouped(model, encoded, sampling.think_budget, sampling, pad_id)
     suffix = tok(FORCE_ANSWER_SUFFIX, add_special_tokens=False)["input_ids"]
     close = tok.convert_tokens_to_ids(THINK_CLOSE)
@@ -105,7 +103,7 @@ def reference_generate(model, processor, prompts, sampling, base_dirs=None):
 @pytest.mark.parametrize("budgets", [(6, 4), (12, 0), (3, 6)])
 def test_greedy_decoding_equals_the_generate_reference(tiny, budgets):
     model, processor = tiny
-    sampling = Sampling(greedy=True, think_budget=budgets[0], answer_budget=budgets[1])
+    sampling = GenerationSettings(temperature=0.0, think_budget=budgets[0], answer_budget=budgets[1])
     ours = generate(model, processor, PROMPTS, sampling, batch_size=8)
     ref = reference_generate(model, processor, PROMPTS, sampling)
     assert [(c.token_ids, c.forced, c.truncated, c.sample.labels) for c in ours] == ref
@@ -122,7 +120,7 @@ def test_greedy_decoding_equals_the_reference_on_a_trained_model(trained, counti
     messages = [p.messages for p in prompts] + PROMPTS  # off-distribution prompts end elsewhere
     dirs = [p.base_dir for p in prompts] + [None] * len(PROMPTS)
     for think, answer in ((40, 16), (8, 8)):
-        sampling = Sampling(greedy=True, think_budget=think, answer_budget=answer)
+        sampling = GenerationSettings(temperature=0.0, think_budget=think, answer_budget=answer)
         ours = generate(model, processor, messages, sampling, base_dirs=dirs, batch_size=16)
         ref = reference_generate(model, processor, messages, sampling, dirs)
         assert [(c.token_ids, c.forced, c.truncated, c.sample.labels) for c in ours] == ref
@@ -133,7 +131,7 @@ def test_greedy_decoding_equals_the_reference_on_a_trained_model(trained, counti
 def test_groups_share_their_prompt_and_mask_the_forced_suffix(tiny):
     model, processor = tiny
     torch.manual_seed(0)
-    sampling = Sampling(think_budget=5, answer_budget=3)
+    sampling = GenerationSettings(temperature=1.0, think_budget=5, answer_budget=3)
     groups = generate_groups(model, processor, PROMPTS[:3], 4, sampling, batch_size=8)  # 2 prompts a chunk
     assert [len(g) for g in groups] == [4, 4, 4]
     suffix = processor.tokenizer(FORCE_ANSWER_SUFFIX, add_special_tokens=False)["input_ids"]
@@ -167,10 +165,10 @@ def test_draw_follows_the_distribution_and_skips_zero_probability():
 def test_top_k_fast_path_matches_the_generate_processors(tiny):
     model, processor = tiny
     pad = processor.tokenizer.pad_token_id
-    processors, do_sample = _logits_processors(model, Sampling(temperature=0.7, top_k=50), pad, 4, 1, "cpu")
-    fast = _NextToken(processors, do_sample)
+    processors, do_sample = logits_processors(model, GenerationSettings(temperature=0.7, top_k=50), pad, 4, 1, "cpu")
+    fast = NextToken(processors, do_sample)
     assert fast.fast and fast.top_k and fast.suppress is not None and fast.temperature == 0.7
-    slow = _NextToken(processors, do_sample)
+    slow = NextToken(processors, do_sample)
     slow.fast = False
     torch.manual_seed(1)
     logits = (torch.randn(1, model.config.text_config.vocab_size) * 3).repeat(40000, 1)
@@ -185,7 +183,7 @@ def test_top_k_fast_path_matches_the_generate_processors(tiny):
 def _samples(model, processor, n=3):
     """Rollout samples listed group by group, and each one's group number."""
     torch.manual_seed(0)
-    groups = generate_groups(model, processor, PROMPTS, n, Sampling(think_budget=7, answer_budget=4))
+    groups = generate_groups(model, processor, PROMPTS, n, GenerationSettings(temperature=1.0, think_budget=7, answer_budget=4))
     return [c.sample for g in groups for c in g], [i for i, g in enumerate(groups) for _ in g]
 
 
@@ -394,7 +392,7 @@ def test_filler_runs_the_vision_tower_on_text_only_batches(tiny):
     pad = processor.tokenizer.pad_token_id
     torch.manual_seed(0)
     text_only = [c.sample for c in generate_groups(model, processor, [PROMPTS[3]], 3,
-                                                    Sampling(think_budget=4, answer_budget=2))[0]]
+                                                    GenerationSettings(temperature=1.0, think_budget=4, answer_budget=2))[0]]
     calls = []
     hook = model.model.visual.register_forward_hook(lambda *a: calls.append(1))
     try:

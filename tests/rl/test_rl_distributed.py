@@ -34,7 +34,8 @@ ACTOR_SCRIPT = textwrap.dedent('''
     from PIL import Image
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
     from thinkvl.model.factory import load_model, load_processor
-    from thinkvl.model.generate import Sampling, generate_groups
+    from thinkvl.model.generate import generate_groups
+    from thinkvl.model.settings import GenerationSettings
     from thinkvl.rl.actor import Actor
     from thinkvl.rl.batch import MiniBatch, cut_points
     from thinkvl.runtime.distributed import init_distributed, shard_model
@@ -57,7 +58,7 @@ ACTOR_SCRIPT = textwrap.dedent('''
     prompts = [image("red", "How many?"), image("blue", "Count the squares."),
                [{"role": "user", "content": "What is 2 + 3?"}], video, [{"role": "user", "content": "Name a colour."}]]
     torch.manual_seed(0)  # the same rollouts on both ranks
-    groups = generate_groups(base, processor, prompts, 3, Sampling(think_budget=6, answer_budget=3))
+    groups = generate_groups(base, processor, prompts, 3, GenerationSettings(temperature=1.0, think_budget=6, answer_budget=3))
     samples = [c.sample for g in groups for c in g]
     advs = [((i * 7) % 5) / 2.0 - 0.8 for i in range(len(samples))]
     groups = [i // 3 for i in range(len(samples))]

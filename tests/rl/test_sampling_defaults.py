@@ -14,11 +14,12 @@ def tiny(tmp_path_factory):
 
 
 def test_default_sampling_has_no_truncation(tiny):
-    from thinkvl.model.generate import Sampling, _logits_processors
+    from thinkvl.model.next_token import logits_processors
+    from thinkvl.model.settings import GenerationSettings
     from thinkvl.rl.config import RolloutConfig
 
-    names = lambda s: {type(p).__name__ for p in _logits_processors(tiny, s, 0, 8, 1, "cpu")[0]}  # noqa: E731
+    names = lambda s: {type(p).__name__ for p in logits_processors(tiny, s, 0, 8, 1, "cpu")[0]}  # noqa: E731
     assert RolloutConfig().top_k == 0 and RolloutConfig().top_p == 1.0
-    assert names(Sampling()) == {"SuppressTokensLogitsProcessor"}
-    assert "TopKLogitsWarper" in names(Sampling(top_k=5))
-    assert "TopPLogitsWarper" in names(Sampling(top_p=0.9))
+    assert names(RolloutConfig()) == {"SuppressTokensLogitsProcessor"}  # the rollout section as it decodes
+    assert "TopKLogitsWarper" in names(GenerationSettings(temperature=1.0, top_k=5))
+    assert "TopPLogitsWarper" in names(GenerationSettings(temperature=1.0, top_p=0.9))

@@ -47,7 +47,8 @@ def test_optimizer_refuses_bf16_parameters(tiny_bf16):
 def test_one_rl_update_at_lr_1e6_moves_a_bf16_checkpoint(tiny_bf16):
     """The issue's measurement: on bf16 weights one AdamW step at 1e-6 moved 1.6% of elements;
     on the fp32 masters thinkvl trains, nearly every element with a gradient moves."""
-    from thinkvl.model.generate import Sampling, generate_groups
+    from thinkvl.model.generate import generate_groups
+    from thinkvl.model.settings import GenerationSettings
     from thinkvl.rl.actor import Actor
     from thinkvl.rl.batch import split
 
@@ -56,7 +57,7 @@ def test_one_rl_update_at_lr_1e6_moves_a_bf16_checkpoint(tiny_bf16):
     torch.manual_seed(0)
     prompts = [_prompt(c, t) for c, t in (("red", "How many red squares are there?"),
                                            ("blue", "Which direction does the square move?"))]
-    groups = generate_groups(model.eval(), processor, prompts, 4, Sampling(think_budget=12, answer_budget=4))
+    groups = generate_groups(model.eval(), processor, prompts, 4, GenerationSettings(temperature=1.0, think_budget=12, answer_budget=4))
     samples = [c.sample for g in groups for c in g]
     advantages = [1.0 if i % 2 else -1.0 for i in range(len(samples))]
     before = {n: p.detach().clone() for n, p in model.named_parameters()}

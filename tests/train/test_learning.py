@@ -21,7 +21,8 @@ from train_helpers import PY, run_module
 from thinkvl.eval.baselines import best_constant_accuracy
 from thinkvl.format import parse_response
 from thinkvl.model.factory import load_model, load_processor
-from thinkvl.model.generate import Sampling, generate
+from thinkvl.model.generate import generate
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.rewards import RewardSystem
 
 # Training runs in a fresh process (2 threads, passive OpenMP waits: robust to shared cores).
@@ -41,7 +42,7 @@ def evaluate(model_dir, world, limit: int) -> tuple[dict[str, float], float, dic
     model, processor = load_model(model_dir).eval(), load_processor(model_dir)
     with torch.no_grad():
         outs = generate(model, processor, [r["prompt"] for r in records],
-                        Sampling(greedy=True, think_budget=40, answer_budget=16), base_dirs=[world] * len(records))
+                        GenerationSettings(temperature=0.0, think_budget=40, answer_budget=16), base_dirs=[world] * len(records))
     rewards = RewardSystem()
     acc = collections.defaultdict(list)
     for r, o in zip(records, outs):

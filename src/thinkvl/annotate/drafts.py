@@ -222,7 +222,8 @@ class ModelDrafter:
         return self._loaded
 
     def complete(self, requests: list[DraftRequest], settings: DraftSettings) -> list[str]:
-        from thinkvl.model.generate import Sampling, generate
+        from thinkvl.model.generate import generate
+        from thinkvl.model.settings import GenerationSettings
 
         with self._lock:
             model, processor = self._load()
@@ -232,10 +233,8 @@ class ModelDrafter:
                         else {"type": "video", "video": str(r.path)})
                 prompts.append([{"role": "user", "content": [part,
                                                              {"type": "text", "text": r.question}]}])
-            sampling = Sampling(greedy=True, think=settings.think,
-                                think_budget=settings.think_budget,
-                                answer_budget=settings.answer_budget)
-            return [c.text for c in generate(model, processor, prompts, sampling)]
+            greedy = GenerationSettings(think_budget=settings.think_budget, answer_budget=settings.answer_budget)
+            return [c.text for c in generate(model, processor, prompts, greedy, think=settings.think)]
 
 
 # -- the background worker ------------------------------------------------------------------------

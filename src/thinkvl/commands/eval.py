@@ -1,6 +1,6 @@
 """`thinkvl eval --model M --bench B[,B…]` evaluates; `eval serve` serves a model over an
 OpenAI-compatible API; `eval compare RUN…` sets runs side by side. Extra ``section.key=value``
-arguments override the recipe (``generation.max_new_tokens=1024``)."""
+arguments override the recipe (``generation.think_budget=1024``)."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ def grade_command(
     from rich.progress import Progress
 
     from thinkvl.model.factory import load_model, load_processor
-    from thinkvl.model.generate import Sampling
+    from thinkvl.model.settings import GenerationSettings
     from thinkvl.eval.heldout import first_per_domain
     from thinkvl.rl.data import load_prompts
     from thinkvl.rl.grade import grade
@@ -81,7 +81,7 @@ def grade_command(
         raise typer.Exit(2) from None
     with Progress(console=console) as bar:
         task = bar.add_task(f"grading pass@{k}", total=total)
-        summary = grade(load_model(model), load_processor(model), data, k=k, model_name=str(model),
-                        sampling=Sampling(think_budget=think_budget, answer_budget=answer_budget),
+        sampled = GenerationSettings(temperature=1.0, think_budget=think_budget, answer_budget=answer_budget)
+        summary = grade(load_model(model), load_processor(model), data, sampled, k=k, model_name=str(model),
                         progress=lambda n: bar.advance(task, n), per_domain=per_domain)
     console.print(json.dumps(summary, indent=1))

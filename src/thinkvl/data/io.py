@@ -27,12 +27,12 @@ import json
 import logging
 import os
 import random
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from thinkvl.data.files import SOURCE_KEY, atomic_path, strip_source
 from thinkvl.data.jsonline import (  # noqa: F401 - decode_line is part of this module's API
     SURROGATE_ESCAPE_RE,
     decode_line,
@@ -40,6 +40,14 @@ from thinkvl.data.jsonline import (  # noqa: F401 - decode_line is part of this 
     no_constant,
 )
 from thinkvl.data.mediacheck import MediaPolicy
+from thinkvl.data.parquet import (  # noqa: F401 - write_parquet and parquet_rows are this API's too
+    ParquetDecoder,
+    parquet_decoder,
+    parquet_file,
+    parquet_rows,
+    scan_parquet,
+    write_parquet,
+)
 from thinkvl.data.schema import (
     Problem,
     RecordError,
@@ -51,14 +59,8 @@ from thinkvl.data.schema import (
 
 log = logging.getLogger("thinkvl.data")
 
-SOURCE_KEY = "_source"
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 PARQUET_SUFFIXES = (".parquet",)
-# Parquet layout written by write_parquet: plain string columns for the fields every tool wants to
-# filter on, JSON text for fields whose type varies by record (content str|list, answer any).
-PARQUET_PLAIN = ("id", "kind", "domain", "text")
-PARQUET_JSON = ("messages", "prompt", "answer", "difficulty", "images", "video", "meta", "extra")
-PARQUET_JSON_META = b"thinkvl.json_columns"
 STATE_VERSION = 1
 
 PathSpec = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
@@ -165,190 +167,14 @@ def write_jsonl(path: str | os.PathLike[str], records: Iterable[dict[str, Any]])
 
     A crash mid-write never leaves a truncated file that later reads as a shorter dataset.
     """
-    with _atomic(Path(path)) as tmp:
+    with atomic_path(Path(path)) as tmp:
         n = 0
         with open(tmp, "w", encoding="utf-8") as f:
             for rec in records:
-                f.write(json.dumps(_strip(rec), ensure_ascii=False))
+                f.write(json.dumps(strip_source(rec), ensure_ascii=False))
                 f.write("\n")
                 n += 1
     return n
-
-
-# -- Parquet -------------------------------------------------------------------------------------
-
-
-def _parquet_schema():
-    import pyarrow as pa
-
-    fields = [pa.field(c, pa.string()) for c in PARQUET_PLAIN + PARQUET_JSON]
-    return pa.schema(fields, metadata={PARQUET_JSON_META: ",".join(PARQUET_JSON).encode()})
-
-
-def _to_parquet_row(rec: dict[str, Any]) -> dict[str, str | None]:
-    row: dict[str, str | None] = {}
-    extra: dict[str, Any] = {}
-    for key in PARQUET_PLAIN:
-        if key in rec and isinstance(rec[key], str):
-            row[key] = rec[key]
-        else:
-            row[key] = None
-            if key in rec:  # a non-string value (a bad record) is kept losslessly in "extra"
-                extra[key] = rec[key]
-    for key in PARQUET_JSON[:-1]:
-        row[key] = json.dumps(rec[key], ensure_ascii=False) if key in rec else None
-    known = set(PARQUET_PLAIN) | set(PARQUET_JSON[:-1]) | {SOURCE_KEY}
-    extra.update((k, v) for k, v in rec.items() if k not in known)
-    row["extra"] = json.dumps(extra, ensure_ascii=False) if extra else None
-    return row
-
-
-def write_parquet(path: str | os.PathLike[str], records: Iterable[dict[str, Any]], *,
-                  row_group_size: int = 8192) -> int:
-    """Write records as Parquet atomically, streaming one row group at a time; returns the count.
-
-    Columns: ``id, kind, domain, text`` as strings; ``messages, prompt, answer, difficulty,
-    images, video, meta`` and ``extra`` (any other field) as JSON text, named in the schema
-    metadata so readers decode them. Every file has the same schema, so shards concatenate.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = _parquet_schema()
-    cols = schema.names
-    with _atomic(Path(path)) as tmp:
-        n = 0
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            batch: list[dict[str, str | None]] = []
-
-            def flush() -> None:
-                data = {c: [r[c] for r in batch] for c in cols}
-                writer.write_table(pa.Table.from_pydict(data, schema=schema))
-                batch.clear()
-
-            for rec in records:
-                batch.append(_to_parquet_row(rec))
-                n += 1
-                if len(batch) >= row_group_size:
-                    flush()
-            if batch or n == 0:
-                flush()
-    return n
-
-
-class _ParquetDecoder:
-    """Turns a raw Parquet row back into a record (JSON columns decoded, nulls = absent)."""
-
-    def __init__(self, json_columns: set[str]) -> None:
-        self.json_columns = json_columns
-
-    def __call__(self, row: dict[str, Any], file: Path | str, line: int) -> dict[str, Any]:
-        rec: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, value in row.items():
-            if value is None:
-                continue
-            if key in self.json_columns:
-                try:
-                    text = value
-                    value = json.loads(text, parse_constant=no_constant)
-                except (ValueError, TypeError, RecursionError) as exc:
-                    why = "nested too deeply" if isinstance(exc, RecursionError) else \
-                        str(exc).split(";")[0]
-                    raise RecordError(file, line, key,
-                                      f"column holds invalid JSON: {why}") from None
-                if isinstance(text, str) and SURROGATE_ESCAPE_RE.search(text.encode()) \
-                        and lone_surrogate(value, key) is not None:
-                    raise RecordError(file, line, key, "holds a lone surrogate: not valid "
-                                      "Unicode text")
-                if key == "extra" and isinstance(value, dict):
-                    extra = value
-                    continue
-            elif key in ("messages", "prompt"):  # nested columns from other writers (datasets)
-                value = _drop_null_keys(value)
-            rec[key] = value
-        rec.update(extra)
-        return rec
-
-
-def _drop_null_keys(msgs: Any) -> Any:
-    """Arrow structs give every content part every key (``image: None`` on text parts)."""
-    if not isinstance(msgs, list):
-        return msgs
-    out = []
-    for m in msgs:
-        if isinstance(m, dict):
-            m = {k: v for k, v in m.items() if v is not None}
-            if isinstance(m.get("content"), list):
-                m["content"] = [{k: v for k, v in p.items() if v is not None}
-                                if isinstance(p, dict) else p for p in m["content"]]
-        out.append(m)
-    return out
-
-
-def _parquet_file(path: Path):
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid / OSError variants
-        raise RecordError(path, 0, "file", f"cannot read Parquet: {exc}") from None
-
-
-def _parquet_decoder(pf) -> _ParquetDecoder:
-    meta = pf.schema_arrow.metadata or {}
-    cols = meta.get(PARQUET_JSON_META, b"").decode()
-    return _ParquetDecoder({c for c in cols.split(",") if c})
-
-
-def _scan_parquet(path: Path, offset: int, position: int, rank: int, world: int,
-                  batch_size: int = 4096) -> Iterator[tuple[int, dict[str, Any] | None]]:
-    """(1-based row, raw row or None when another rank owns it) for rows from ``offset``.
-
-    Seeks by row group, and converts to Python only the rows this rank owns.
-    """
-    import pyarrow as pa
-
-    pf = _parquet_file(path)
-    md = pf.metadata
-    start_rg, rg_first = 0, 0
-    while start_rg < md.num_row_groups and rg_first + md.row_group(start_rg).num_rows <= offset:
-        rg_first += md.row_group(start_rg).num_rows
-        start_rg += 1
-    if start_rg >= md.num_row_groups:
-        return
-    row = rg_first  # 0-based index of the next row the batches will give
-    batches = pf.iter_batches(batch_size=batch_size, use_threads=False,
-                              row_groups=list(range(start_rg, md.num_row_groups)))
-    while True:
-        try:
-            batch = next(batches)
-        except StopIteration:
-            return
-        except Exception as exc:  # a corrupt page: say where, instead of a bare ArrowInvalid
-            raise RecordError(path, row + 1, "file", f"cannot read Parquet: {exc}") from None
-        n = batch.num_rows
-        lo = max(0, offset - row)
-        if lo >= n:
-            row += n
-            continue
-        # epoch position of batch row i is position + (row + i - offset)
-        base = position + row - offset
-        idx = [i for i in range(lo, n) if (base + i) % world == rank]
-        owned = iter(batch.take(pa.array(idx, pa.int64())).to_pylist()) if idx else iter(())
-        owned_set = set(idx) if world > 1 else None
-        for i in range(lo, n):
-            yield row + i + 1, (next(owned) if owned_set is None or i in owned_set else None)
-        row += n
-
-
-def parquet_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Lazily yield (1-based row, record) from a Parquet file (decoding errors raise)."""
-    p = Path(path)
-    decode = _parquet_decoder(_parquet_file(p))
-    for row, raw in _scan_parquet(p, 0, 0, 0, 1):
-        assert raw is not None
-        yield row, decode(raw, p, row)
 
 
 def iter_file(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any] | RecordError]]:
@@ -362,9 +188,9 @@ def iter_file(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any
             except RecordError as err:
                 yield line, err
     else:
-        pf = _parquet_file(p)
-        decode = _parquet_decoder(pf)
-        for row, raw in _scan_parquet(p, 0, 0, 0, 1):
+        pf = parquet_file(p)
+        decode = parquet_decoder(pf)
+        for row, raw in scan_parquet(p, 0, 0, 0, 1):
             try:
                 yield row, decode(raw or {}, p, row)
             except RecordError as err:
@@ -419,7 +245,7 @@ class RecordStream:
         self._cur = _Cursor()
         self._emitted = 0
         self._warned: set[str] = set()
-        self._decoders: dict[Path, _ParquetDecoder] = {}
+        self._decoders: dict[Path, ParquetDecoder] = {}
 
     # -- order -----------------------------------------------------------------------------------
 
@@ -475,7 +301,7 @@ class RecordStream:
                 else:
                     cur = _Cursor(shard=cur.shard + 1, position=cur.position)
             else:
-                for row, raw in _scan_parquet(path, cur.offset, cur.position, self.rank,
+                for row, raw in scan_parquet(path, cur.offset, cur.position, self.rank,
                                               self.world_size):
                     cur.offset, cur.line = cur.offset + 1, row
                     cur.position += 1
@@ -494,7 +320,7 @@ class RecordStream:
             return _decode_json(raw, path, line)
         decoder = self._decoders.get(path)
         if decoder is None:
-            decoder = self._decoders[path] = _parquet_decoder(_parquet_file(path))
+            decoder = self._decoders[path] = parquet_decoder(parquet_file(path))
         return decoder(raw, path, line)
 
     def _materialize(self, path: Path, line: int, raw: Any) -> dict[str, Any] | None:
@@ -579,30 +405,3 @@ def read_records(path_or_glob: PathSpec, *, rank: int = 0, world_size: int = 1,
 
 def _record_error(path: Path, line: int, errs: list[Problem]) -> RecordError:
     return RecordError(path, line, errs[0].field, errs[0].message, more=errs[1:])
-
-
-def _strip(rec: dict[str, Any]) -> dict[str, Any]:
-    if SOURCE_KEY in rec:
-        return {k: v for k, v in rec.items() if k != SOURCE_KEY}
-    return rec
-
-
-class _atomic:
-    """Context manager giving a temp path beside ``path``, renamed onto it only on success."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                   dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)

@@ -137,7 +137,6 @@ class DemoRun:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
         from thinkvl.model.factory import load_model, load_processor
-        from thinkvl.model.generate import Sampling
         from thinkvl.eval.heldout import first_per_domain
         from thinkvl.rl.data import load_prompts
         from thinkvl.rl.grade import grade
@@ -145,13 +144,11 @@ class DemoRun:
         cfg, g = self._rl_config(), self.plan.grade
         data = cfg.data.train
         total = len(first_per_domain(load_prompts(data), g.per_domain))
-        sampling = Sampling(temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
-                            think_budget=cfg.rollout.think_budget, answer_budget=cfg.rollout.answer_budget)
         with Progress("grading", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=self.console) as bar:
             task = bar.add_task("grade", total=total)
-            result = grade(load_model(cfg.model), load_processor(cfg.model), data, k=g.k,
-                           sampling=sampling, model_name="sft", per_domain=g.per_domain,
+            result = grade(load_model(cfg.model), load_processor(cfg.model), data, cfg.rollout, k=g.k,
+                           model_name="sft", per_domain=g.per_domain,
                            progress=lambda n: bar.advance(task, n))
         (self.out / "grade.json").write_text(json.dumps(result, indent=1) + "\n")
         return {"prompts": result["prompts"], "k": result["k"], "rollouts": result["rollouts"],
@@ -171,17 +168,17 @@ class DemoRun:
         if self.plan.eval.direct:
             from thinkvl.eval.runner import evaluate
             from thinkvl.eval.scoring import Scorer
-            from thinkvl.model.generate import Sampling
+            from thinkvl.model.settings import GenerationSettings
             from thinkvl.rewards import RewardSystem
             from thinkvl.eval.heldout import eval_summary, heldout_records
 
             cfg = self._rl_config()
             records = heldout_records(self.world / "rl_eval.jsonl", self.plan.eval.per_domain)
-            sampling = Sampling(greedy=True, think_budget=cfg.rollout.think_budget,
-                                answer_budget=cfg.rollout.answer_budget)
+            greedy = GenerationSettings(think_budget=cfg.rollout.think_budget,
+                                        answer_budget=cfg.rollout.answer_budget)
             rewards = RewardSystem.from_yaml(cfg.rewards) if cfg.rewards else RewardSystem()
             for name, model in (("sft", self.out / "sft" / "final"), ("rl", self.out / "rl" / "final")):
-                result = evaluate(str(model), None, records, mode="direct", sampling=sampling,
+                result = evaluate(str(model), None, records, mode="direct", generation=greedy,
                                   scorer=Scorer(rewards=rewards), batch_size=cfg.rollout.batch_size,
                                   out_dir=self.out / "eval" / f"{name}_direct", progress=True)
                 results[name] = eval_summary(result)

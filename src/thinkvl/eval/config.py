@@ -13,24 +13,10 @@ from pydantic import Field
 
 from thinkvl.config import Section, load_config
 from thinkvl.data.media import IMAGE_TOKEN_CAP, VIDEO_TOKEN_CAP
+from thinkvl.model.settings import GenerationSettings  # noqa: F401 - eval's `generation` section
 
 Mode = Literal["think", "direct"]
 MODES: tuple[str, ...] = ("think", "direct")
-
-
-class GenerationSettings(Section):
-    """Decoding. ``max_new_tokens`` is the think budget; past it ``</think><answer>`` is forced
-    and the model gets ``answer_budget`` more tokens (GLM-4.1V's force-answering)."""
-
-    max_new_tokens: int = Field(8192, ge=1)
-    answer_budget: int = Field(1024, ge=0)
-    temperature: float = Field(0.0, ge=0.0)  # 0 = greedy
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    seed: int = 0
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0.0
 
 
 class VisionSettings(Section):
@@ -62,13 +48,18 @@ class OpenAISettings(Section):
     # assistant message for force-answering. Turn off for APIs that reject unknown fields.
     server_extensions: bool = True
     video_frame_format: Literal["PNG", "JPEG"] = "PNG"
+    # vLLM extension (with server_extensions): tokens the server must never sample. None: the
+    # GLM-4.1V vision placeholders (a sampled placeholder means nothing and breaks the prompt).
+    bad_words: list[str] | None = None
 
 
 class VLLMSettings(Section):
     tensor_parallel_size: int = Field(1, ge=1)
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
     max_model_len: int | None = None
-    dtype: str = "auto"
+    # "checkpoint": the model folder's dtype (vLLM's own "auto" runs float32 as bfloat16)
+    dtype: str = "checkpoint"
+    cpu_kv_cache_gib: float = Field(0.5, gt=0)  # vLLM's CPU build only
     limit_images: int = Field(8, ge=0)
     limit_videos: int = Field(1, ge=0)
 

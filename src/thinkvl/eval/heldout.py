@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from thinkvl.model.settings import GenerationSettings
+
 
 def first_per_domain(items: Iterable, n: int | None, domain: Callable = lambda item: item.domain) -> list:
     """The first ``n`` items of every domain, in order (all when ``n`` is None): the held-out
@@ -63,25 +65,26 @@ def heldout_gain(before: dict, after: dict, resamples: int = 2000, seed: int = 0
     return out
 
 
-def heldout_accuracy(model, processor, records: Any, rewards, *, think_budget: int, answer_budget: int,
-                     batch_size: int, samples: int = 0, temperature: float = 1.0, top_p: float = 1.0,
-                     seed: int = 0) -> dict:
-    """Greedy think-mode accuracy per domain (``eval_summary``); with ``samples`` > 0 also the
-    mean over that many draws per record at ``temperature`` / ``top_p`` (``["sampled"]``)."""
+def heldout_accuracy(model, processor, records: Any, rewards, settings: GenerationSettings, *,
+                     batch_size: int, samples: int = 0) -> dict:
+    """Greedy think-mode accuracy per domain (``eval_summary``) within ``settings``' budgets; with
+    ``samples`` > 0 also the mean over that many draws per record at ``settings``' temperature
+    and top-p, seeded from ``settings.seed`` (``["sampled"]``)."""
     from thinkvl.eval.runner import evaluate
     from thinkvl.eval.scoring import Scorer
 
-    budgets = {"max_new_tokens": think_budget, "answer_budget": answer_budget}
     scorer = Scorer(rewards=rewards)
+    decoding = {k: getattr(settings, k) for k in GenerationSettings.model_fields}
 
-    def run(sampling: dict) -> dict:
-        return eval_summary(evaluate(model, processor, records, mode="think", sampling=sampling,
+    def run(**change) -> dict:
+        return eval_summary(evaluate(model, processor, records, mode="think",
+                                     generation=GenerationSettings(**{**decoding, **change}),
                                      scorer=scorer, batch_size=batch_size))
 
-    summary = run({**budgets, "temperature": 0.0})
+    summary = run(temperature=0.0)
     if samples:
-        draws = [run({**budgets, "temperature": temperature, "top_p": top_p, "seed": seed + k})
-                 for k in range(samples)]
+        temperature = settings.temperature
+        draws = [run(seed=settings.seed + k) for k in range(samples)]
         acc = {d: sum(x["accuracy"][d] for x in draws) / len(draws) for d in draws[0]["accuracy"]}
         records: dict[str, dict[str, float]] = {}
         for d in {d for x in draws for d in x["records"]}:

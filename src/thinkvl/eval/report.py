@@ -82,8 +82,9 @@ SETTING_ROWS = (
     ("judge", lambda s: (s.get("scoring") or {}).get("judge") or "none (rules only)"),
     ("decoding", lambda s: "greedy" if (s.get("generation") or {}).get("temperature") == 0 else
      "T={temperature} top_p={top_p} seed={seed}".format(**(s.get("generation") or {}))),
-    ("max new tokens (+ answer)", lambda s: "{max_new_tokens} (+{answer_budget})".format(
-        **(s.get("generation") or {}))),
+    ("think budget (+ answer)", lambda s: "{} (+{})".format(
+        # older results name the think budget max_new_tokens
+        *((g := s.get("generation") or {}).get("think_budget", g.get("max_new_tokens")), g.get("answer_budget")))),
     ("image cap (tokens / px)", lambda s: f"{(s.get('vision') or {}).get('image_token_cap')} / "
                                           f"{s.get('image_max_pixels')}"),
     ("video cap (tokens / px)", lambda s: f"{(s.get('vision') or {}).get('video_token_cap')} / "

@@ -177,19 +177,17 @@ def run_items(backend: Backend, items: Sequence[EvalItem], mode: str, gen: Gener
 # -- the in-process API --------------------------------------------------------------------------
 
 
-def _generation(sampling: Any, mode: str) -> GenerationSettings:
-    """Accept eval settings, a ``thinkvl.model.generate.Sampling`` (RL's), or a dict."""
-    if sampling is None:
+def _generation(settings: Any) -> GenerationSettings:
+    """Generation settings from ``GenerationSettings`` (or a section built on it, such as RL's
+    rollout settings: only the decoding fields are kept, they key the predictions), a dict, or
+    None (the evaluation defaults)."""
+    if settings is None:
         return GenerationSettings()
-    if isinstance(sampling, GenerationSettings):
-        return sampling
-    if isinstance(sampling, dict):
-        return GenerationSettings(**sampling)
-    greedy = bool(getattr(sampling, "greedy", False))
-    return GenerationSettings(max_new_tokens=sampling.think_budget,
-                              answer_budget=sampling.answer_budget,
-                              temperature=0.0 if greedy else sampling.temperature,
-                              top_p=sampling.top_p)
+    if isinstance(settings, dict):
+        return GenerationSettings(**settings)
+    if isinstance(settings, GenerationSettings):
+        return GenerationSettings(**{k: getattr(settings, k) for k in GenerationSettings.model_fields})
+    raise TypeError(f"generation settings must be GenerationSettings or a dict, got {type(settings).__name__}")
 
 
 def _items(records: Any, bench: str, base_dir: str | Path | None = None) -> list[EvalItem]:
@@ -222,7 +220,7 @@ def make_backend(model: Any, processor: Any = None, config: EvalConfig | None = 
         if not url:
             raise ValueError("the openai backend needs a server URL: --model http://HOST:PORT/v1 "
                              "or backend.openai.base_url")
-        return OpenAIBackend(url, b.openai, model_id)
+        return OpenAIBackend(url, b.openai, model_id, vision=config.vision)
     if isinstance(model, (str, Path)):
         if b.name == "vllm":
             from thinkvl.eval.backends.vllm import VLLMBackend
@@ -246,7 +244,7 @@ def make_backend(model: Any, processor: Any = None, config: EvalConfig | None = 
 
 
 def evaluate(model_or_path: Any, processor: Any = None, records: Any = None, mode: str = "think",
-             sampling: Any = None, out_dir: str | Path | None = None, *,
+             generation: Any = None, out_dir: str | Path | None = None, *,
              vision: VisionSettings | None = None, scorer: Scorer | None = None,
              batch_size: int = 16, model_id: str | None = None, bench: str = "records",
              base_dir: str | Path | None = None, progress: bool = False) -> EvalResult:
@@ -254,8 +252,8 @@ def evaluate(model_or_path: Any, processor: Any = None, records: Any = None, mod
 
     ``records``: a JSONL/Parquet path, a list of record dicts (relative media paths resolve
     against their ``_source`` file, else ``base_dir``), or a list of ``EvalItem``.
-    ``sampling``: ``GenerationSettings``, RL's ``Sampling`` or a dict (default: greedy, 8192 think
-    tokens then force-answer). With ``out_dir``, predictions persist there (a rerun resumes)
+    ``generation``: ``GenerationSettings`` (RL's rollout section is one) or a dict (default:
+    greedy, 8,192 think tokens then force-answer). With ``out_dir``, predictions persist there (a rerun resumes)
     and ``results.json`` / ``results.md`` are written; without it everything stays in memory.
     """
     if records is None:
@@ -270,7 +268,7 @@ def evaluate(model_or_path: Any, processor: Any = None, records: Any = None, mod
     scorer = scorer or Scorer()
     try:
         result = run_items(backend, _items(records, bench, base_dir), mode,
-                           _generation(sampling, mode),
+                           _generation(generation),
                            config.vision, store, scorer, progress, bench)
     finally:
         if own:

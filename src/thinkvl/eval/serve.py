@@ -124,8 +124,9 @@ class Served:
     def complete(self, body: dict) -> dict:
         import torch
 
-        from thinkvl.model.generate import Sampling, eos_ids, sample_grouped, trim_at_eos, extend_sample
+        from thinkvl.model.generate import eos_ids, extend_sample, sample_grouped, trim_at_eos
         from thinkvl.model.inputs import collect_media, encode_sample
+        from thinkvl.model.settings import GenerationSettings
 
         if int(body.get("n", 1)) != 1:
             raise BadRequest("only n=1 is supported")
@@ -135,7 +136,7 @@ class Served:
         max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 256)
         temperature = float(body.get("temperature", 1.0))
         top_p = float(body.get("top_p", 1.0))
-        sampling = Sampling(temperature=temperature or 1.0, top_p=top_p, greedy=temperature == 0.0)
+        settings = GenerationSettings(temperature=temperature, top_p=top_p)
         prefix = ""
         if body.get("continue_final_message"):
             if messages[-1].get("role") != "assistant" or body.get("add_generation_prompt", False):
@@ -157,7 +158,7 @@ class Served:
             if body.get("seed") is not None:
                 torch.manual_seed(int(body["seed"]))
             eos = eos_ids(self.model, tok)
-            new = sample_grouped(self.model, [enc], max_tokens, sampling, tok.pad_token_id)[0]
+            new = sample_grouped(self.model, [enc], max_tokens, settings, tok.pad_token_id)[0]
             new, done = trim_at_eos(new, eos, tok.pad_token_id)
             kept = [t for t in new if t not in eos]
             skip = bool(body.get("skip_special_tokens", False))

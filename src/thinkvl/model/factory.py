@@ -77,6 +77,9 @@ def _model_config(preset: TinyPreset, tokenizer) -> Glm4vConfig:
             "partial_rotary_factor": preset.partial_rotary_factor,
         },
         pad_token_id=tokenizer.pad_token_id,
+        # GLM-4.1V's q/k/v projections carry biases (transformers builds them unconditionally);
+        # vLLM reads this flag, and without it drops the biases (nonzero after any update).
+        attention_bias=True,
     )
     vision = dict(
         depth=preset.vision_depth,

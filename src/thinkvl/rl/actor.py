@@ -41,11 +41,13 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from thinkvl.model.compat import cache_kwargs, keep_logits, returned_cache
 from thinkvl.model.inputs import IGNORE, VISION_KEYS, Encoded, group_by_modality
 from thinkvl.model.positions import rope_index, sample_positions
 from thinkvl.rl.batch import MiniBatch
 from thinkvl.rl.config import AlgoConfig
 from thinkvl.rl.loss import get_policy_loss, kl_k3, policy_loss
+from thinkvl.rl.mismatch import MismatchSums, sampler_matrix, tis_weights
 from thinkvl.runtime.distributed import gradient_sync
 from thinkvl.runtime.optim import RL_DEFAULTS, OptimConfig, build_optimizer
 from thinkvl.runtime.precision import autocast
@@ -200,10 +202,11 @@ def completion_logprobs(model, batch: PrefixBatch, temperature: float = 1.0, wit
     labels = batch.labels
     mask = labels != IGNORE
     first = model(**batch.prompt, use_cache=True, logits_to_keep=1)
-    cache = first.cache
+    cache = returned_cache(first)
     cache.batch_select_indices(batch.group.to(labels.device))
     keep = F.pad(mask[:, 1:], (0, 1), value=False)  # completion position j predicts token j + 1
-    rest = model(**batch.completion, cache=cache, use_cache=True, logits_to_keep=keep).logits
+    rest = model(**batch.completion, **cache_kwargs(model, cache), use_cache=True,
+                 logits_to_keep=keep_logits(keep)).logits
     if rest.dim() == 3:  # a model without boolean logits_to_keep: select here
         rest = rest[keep]
     head = first.logits[:, -1][batch.group[mask[:, 0]]]  # rows whose first token is trained
@@ -296,8 +299,9 @@ class Actor:
         return old
 
     def _backward(self, mb: MiniBatch, micro: MicroBatch, positions: Positions,
-                  old: dict[int, torch.Tensor] | None) -> torch.Tensor:
-        """One micro-batch's forward and backward; returns its ``SUMS`` (zeros for a filler)."""
+                  old: dict[int, torch.Tensor] | None, mismatch: MismatchSums | None) -> torch.Tensor:
+        """One micro-batch's forward and backward; returns its ``SUMS`` (zeros for a filler).
+        ``mismatch`` (first pass only) collects the sampler-trainer gap of its tokens."""
         a = self.algo
         batch = self._batch(mb, micro.rows, positions)
         with autocast(self.optim.precision, self.device, _world() > 1):
@@ -306,8 +310,16 @@ class Actor:
         # on-policy with a single step: π_old = π, detached (no separate forward)
         old_logp = torch.stack([old[r] for r in micro.rows]) if old is not None else logp.detach()
         adv = torch.tensor([mb.advantages[r] for r in micro.rows], dtype=torch.float32, device=logp.device)
+        weights = None
+        if mb.sampler_logprobs is not None:  # the engine reported what it sampled with
+            slp = sampler_matrix([mb.sampler_logprobs[r] for r in micro.rows], tuple(logp.shape), logp.device)
+            if mismatch is not None and micro.weight:
+                mismatch.add(old_logp, slp, mask, [mb.domains[r] for r in micro.rows])
+            if a.importance_correction == "tis":
+                weights = tis_weights(old_logp, slp, a.importance_cap)
         out = policy_loss(logp, old_logp, adv, mask, a.clip_low, a.clip_high, normalization=a.normalization,
-                          total_samples=mb.total_samples, total_tokens=mb.total_tokens, loss=a.loss)
+                          total_samples=mb.total_samples, total_tokens=mb.total_tokens, loss=a.loss,
+                          token_weights=weights)
         loss = out.loss
         fmask = mask.float()
         ent = (entropy * fmask).sum() / fmask.sum().clamp(min=1)
@@ -340,19 +352,23 @@ class Actor:
         lr = self.scheduler.get_last_lr()[0]  # the lr these steps take
         sums = torch.zeros(len(SUMS), dtype=torch.float64, device=self.device)
         grad_norms = []
+        mismatch = MismatchSums()  # π_old (the trainer's, before any step) against the sampler's
         self.model.train()
-        for _ in range(a.updates_per_batch):
+        for epoch in range(a.updates_per_batch):
             for mb, plan, old_mb in zip(mini_batches, plans, old):
                 self.optimizer.zero_grad(set_to_none=True)
                 for i, micro in enumerate(plan):
                     gradient_sync(self.model, i == len(plan) - 1)  # reduce once, after the last
-                    sums += self._backward(mb, micro, positions, old_mb)
+                    sums += self._backward(mb, micro, positions, old_mb, mismatch if epoch == 0 else None)
                 self._zero_missing_grads()
                 norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim.grad_clip)
                 grad_norms.append(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
                 self.optimizer.step()
         self.scheduler.step()
-        return self._stats(sums, grad_norms, steps, lr)
+        stats = self._stats(sums, grad_norms, steps, lr)
+        if any(mb.sampler_logprobs is not None for mb in mini_batches):
+            stats["mismatch_sums"] = mismatch  # reduced over ranks by the trainer (rl.mismatch.log)
+        return stats
 
     def _zero_missing_grads(self) -> None:
         """A trainable parameter the step's loss did not reach (the vision tower in a mini-batch

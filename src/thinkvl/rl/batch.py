@@ -160,6 +160,10 @@ class MiniBatch:
     total_samples: int
     total_tokens: int
     filler: bool = False  # nothing of this rank's: one zero-weight sample keeps collectives in step
+    # the rollout engine's log-prob of each completion token, per sample (None: not reported),
+    # and each sample's domain: the sampler-trainer mismatch (rl.mismatch) is logged per domain
+    sampler_logprobs: list | None = None
+    domains: list[str] | None = None
 
     def __post_init__(self):
         if not len(self.samples) == len(self.advantages) == len(self.groups):
@@ -171,17 +175,23 @@ class MiniBatch:
 
 
 def split(samples: list[Encoded], advantages: list[float], groups: list[int] | None = None,
-          k: int = 1) -> list[MiniBatch]:
+          k: int = 1, sampler_logprobs: list | None = None, domains: list[str] | None = None
+          ) -> list[MiniBatch]:
     """One process's samples (listed group by group) as ``k`` mini-batches (``cut_points``),
-    each counting its own samples and tokens; ``groups=None``: every sample its own prompt."""
+    each counting its own samples and tokens; ``groups=None``: every sample its own prompt.
+    ``sampler_logprobs`` / ``domains`` (per sample) travel with them (see ``MiniBatch``)."""
     groups = list(range(len(samples))) if groups is None else list(groups)
+    if sampler_logprobs is not None and domains is None:
+        domains = [""] * len(samples)
     cuts = cut_points(groups, k)
     out = []
     for a, b in pairwise(cuts):
         if a < b:
             rows = samples[a:b]
             out.append(MiniBatch(rows, list(advantages[a:b]), groups[a:b], len(rows),
-                                 sum(sum(x != IGNORE for x in s.labels) for s in rows)))
+                                 sum(sum(x != IGNORE for x in s.labels) for s in rows),
+                                 sampler_logprobs=None if sampler_logprobs is None else sampler_logprobs[a:b],
+                                 domains=None if domains is None else domains[a:b]))
     return out
 
 
@@ -277,9 +287,13 @@ class StepBatch:
             total_tokens = sum(row.tokens for part in parts for row in part)
             mine = parts[self.rank]
             if mine:
-                samples = [self.groups[row.group - offset].completions[row.position].sample for row in mine]
-                out.append(MiniBatch(samples, [row.advantage for row in mine], [row.group for row in mine],
-                                     total_samples, total_tokens))
+                chosen = [(self.groups[row.group - offset], row.position) for row in mine]
+                completions = [g.completions[i] for g, i in chosen]
+                logprobs = [c.logprobs for c in completions]
+                out.append(MiniBatch([c.sample for c in completions], [row.advantage for row in mine],
+                                     [row.group for row in mine], total_samples, total_tokens,
+                                     sampler_logprobs=logprobs if any(lp is not None for lp in logprobs) else None,
+                                     domains=[g.prompt.domain for g, _ in chosen]))
             else:
                 spare = self.groups[0]
                 out.append(MiniBatch([spare.completions[0].sample], [0.0], [spare.outcome.index],

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from thinkvl.config import Section
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.rl.curriculum import DEFAULT_TIER_WEIGHTS
 from thinkvl.runtime.optim import RL_DEFAULTS, OptimConfig, with_stage_defaults
 
@@ -22,16 +23,22 @@ class DataConfig(Section):
         default_factory=list, description="folders media may live in besides the data file's own")
 
 
-class RolloutConfig(Section):
+class RolloutConfig(GenerationSettings):
+    """Decoding (``model.settings.GenerationSettings``, with RL's defaults: sampled at temperature
+    1, top-p 1, small laptop budgets) and the engine that runs it."""
+
     engine: Literal["hf", "vllm"] = "hf"
     group_size: int = Field(8, ge=2, description="rollouts per prompt (GRPO group)")
-    temperature: float = Field(1.0, gt=0)
-    top_p: float = Field(1.0, gt=0, le=1.0)
-    top_k: int = Field(0, ge=0, description="0: sample from the whole distribution (the report's choice)")
-    think_budget: int = Field(48, ge=1, description="new tokens before the answer is forced")
-    answer_budget: int = Field(24, ge=0, description="new tokens allowed after forcing </think><answer>")
+    temperature: float = Field(1.0, gt=0, description="rollouts are sampled (the report: 1.0)")
+    think_budget: int = Field(48, ge=1, description="new tokens before </think><answer> is forced")
+    answer_budget: int = Field(24, ge=0, description="new tokens allowed after the forced </think><answer>")
     batch_size: int = Field(128, ge=1, description="sequences per generate call")
     gpu_memory_utilization: float = Field(0.5, gt=0, le=1.0, description="vLLM only")
+    dtype: str = Field("checkpoint", description="vLLM only: compute dtype; 'checkpoint' = the model "
+                                                 "folder's (vLLM's own 'auto' runs float32 as bfloat16)")
+    max_model_len: int = Field(8192, ge=64, description="vLLM only: prompt + completion tokens")
+    sleep_mode: bool = Field(True, description="vLLM on CUDA only: free the engine's memory during updates")
+    cpu_kv_cache_gib: float = Field(0.25, gt=0, description="vLLM's CPU build only: KV cache size")
 
 
 class AlgoConfig(Section):
@@ -54,6 +61,10 @@ class AlgoConfig(Section):
         1, ge=1, description="passes over the rollout batch (PPO epochs); optimizer steps per RL "
                              "step = updates_per_batch × mini_batches")
     micro_batch: int = Field(32, ge=1, description="sequences per forward/backward")
+    importance_correction: Literal["none", "tis"] = Field(
+        "none", description="tis: weight each token's loss by min(π_old/π_sampler, importance_cap) "
+                            "(truncated importance sampling; needs rollout.engine=vllm)")
+    importance_cap: float = Field(2.0, ge=1.0, description="the cap of the TIS weight")
     preflight_max_format_errors: float = Field(
         0.5, ge=0, le=1, description="stop before the first update when more of the first step's "
                                      "rollouts than this are malformed (1.0: no check)")
@@ -106,3 +117,16 @@ class RLConfig(Section):
     run: RunConfig = RunConfig()
 
     _rl_optim_defaults = field_validator("optim", mode="before")(with_stage_defaults(RL_DEFAULTS))
+
+    @model_validator(mode="after")
+    def _sampler_logprobs(self):
+        if self.rl.importance_correction != "none" and self.rollout.engine != "vllm":
+            raise ValueError("rl.importance_correction needs the sampler's log-probs, which only "
+                             "rollout.engine=vllm reports; set rollout.engine=vllm or "
+                             "rl.importance_correction=none")
+        r = self.rollout
+        if r.engine == "vllm" and r.max_model_len <= r.think_budget + r.answer_budget + 8:
+            raise ValueError(f"rollout.max_model_len={r.max_model_len} leaves no room for the prompt: "
+                             f"think_budget + answer_budget = {r.think_budget + r.answer_budget}; raise "
+                             "rollout.max_model_len (prompt + completion tokens)")
+        return self

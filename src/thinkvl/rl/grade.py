@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from thinkvl.eval.heldout import first_per_domain
-from thinkvl.model.generate import Sampling
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.rewards import RewardSystem
 from thinkvl.rl.batch import Group, score_groups
 from thinkvl.rl.curriculum import tier_of
@@ -20,7 +20,7 @@ from thinkvl.rl.data import difficulty_path, load_prompts
 from thinkvl.rl.rollout.hf import HFRollout
 
 
-def grade(model, processor, data_path: str | Path, k: int = 8, sampling: Sampling | None = None,
+def grade(model, processor, data_path: str | Path, settings: GenerationSettings, k: int = 8,
           rewards: RewardSystem | None = None, batch_prompts: int = 32, model_name: str = "",
           progress=None, per_domain: int | None = None) -> dict:
     """Write pass rates for the prompts of ``data_path`` (the first ``per_domain`` of each domain
@@ -29,7 +29,7 @@ def grade(model, processor, data_path: str | Path, k: int = 8, sampling: Samplin
         raise ValueError(f"k must be at least 1, got {k}")
     prompts = first_per_domain(load_prompts(data_path), per_domain)
     rewards = rewards or RewardSystem()
-    engine = HFRollout(model, processor, sampling or Sampling())
+    engine = HFRollout(model, processor, settings)
     rows = []
     for start in range(0, len(prompts), batch_prompts):
         chunk = prompts[start:start + batch_prompts]

@@ -67,16 +67,19 @@ class LossOut:
 def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, adv: torch.Tensor, mask: torch.Tensor,
                 clip_low: float = 0.2, clip_high: float = 0.28, normalization: str = "sample",
                 total_samples: int | None = None, total_tokens: int | None = None,
-                loss: str = "clipped") -> LossOut:
+                loss: str = "clipped", token_weights: torch.Tensor | None = None) -> LossOut:
     """The registered policy loss ``loss`` over a micro-batch, normalised.
 
     ``logp``/``old_logp``/``mask``: (B, T) over completion positions; ``adv``: (B,) per sample.
     ``total_samples`` / ``total_tokens`` are the counts of the whole optimizer step, over all
-    ranks (defaults: this micro-batch's).
+    ranks (defaults: this micro-batch's). ``token_weights``: (B, T) constants multiplying each
+    token's loss (truncated importance sampling, ``rl.importance_correction``); None: all 1.
     """
     mask = mask.to(logp.dtype)
     token_loss, held = get_policy_loss(loss)(logp, old_logp, adv[:, None], clip_low, clip_high)
     token_loss = token_loss * mask
+    if token_weights is not None:
+        token_loss = token_loss * token_weights.detach().to(token_loss.dtype)
     if normalization == "sample":
         per_sample = token_loss.sum(1) / mask.sum(1).clamp(min=1)
         value = per_sample.sum() / (total_samples or logp.shape[0])

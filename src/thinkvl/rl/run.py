@@ -29,8 +29,7 @@ def heldout(trainer: RLTrainer, limit: int | None = None) -> dict | None:
     return heldout_accuracy(
         getattr(trainer.engine, "model", trainer.actor.model), trainer.processor,
         heldout_records(cfg.data.eval, limit) if limit else cfg.data.eval, trainer.rewards,
-        think_budget=r.think_budget, answer_budget=r.answer_budget, batch_size=r.batch_size,
-        samples=cfg.run.eval_samples, temperature=r.temperature, top_p=r.top_p, seed=cfg.run.seed)
+        r.model_copy(update={"seed": cfg.run.seed}), batch_size=r.batch_size, samples=cfg.run.eval_samples)
 
 
 def run_rl(cfg: RLConfig, resume: bool = False, log=print) -> dict:

@@ -28,9 +28,9 @@ import torch
 
 from thinkvl.config import dump_config
 from thinkvl.model.factory import load_model, load_processor
-from thinkvl.model.generate import Sampling
 from thinkvl.rewards import RewardSystem
 from thinkvl.rl import advantage as advantages
+from thinkvl.rl import mismatch
 from thinkvl.rl.actor import Actor
 from thinkvl.rl.batch import Group, StepBatch, score_groups
 from thinkvl.rl.config import RLConfig
@@ -93,12 +93,9 @@ class RLTrainer:
         d = cfg.dynamic
         self.expansion = ExpansionEMA(decay=d.ema_decay, max_expansion=d.max_expansion, initial=d.initial_expansion)
         r = cfg.rollout
-        self.sampling = Sampling(temperature=r.temperature, top_p=r.top_p, top_k=r.top_k,
-                                 think_budget=r.think_budget,
-                                 answer_budget=r.answer_budget)
-        self.engine = make_engine(r.engine, model, self.processor, self.sampling, model_path=cfg.model,
+        self.engine = make_engine(r.engine, model, self.processor, r, model_path=cfg.model,
                                   batch_size=r.batch_size, distributed=self.info.world_size > 1,
-                                  gpu_memory_utilization=r.gpu_memory_utilization, seed=cfg.run.seed)
+                                  rollout=r, seed=cfg.run.seed)
         a, o = cfg.rl, cfg.optim
         freeze_vision(model, o.vision_lr_scale)
         shard_model(model, self.info, o.precision)
@@ -178,6 +175,7 @@ class RLTrainer:
             self.engine.sync(self.actor.model)
 
         # 8. Metrics per domain, rollouts for inspection, checkpoint.
+        gap = train_stats.pop("mismatch_sums", None) or mismatch.MismatchSums()
         rollouts = batch.rollouts
         self.step_done = step
         self.counters["rollouts"] += len(rollouts)
@@ -197,6 +195,8 @@ class RLTrainer:
             "totals": dict(self.counters),
             **train_stats,
         }
+        if cfg.rollout.engine == "vllm":  # the engine reports the log-probs it sampled with
+            mismatch.log(metrics, gap, [r.domain for r in rollouts])
         if info.is_main:
             self.tracker.log(step, metrics)
             if cfg.run.save_rollouts:

@@ -39,8 +39,12 @@ def is_initialized() -> bool:
     return dist.is_available() and dist.is_initialized()
 
 
+_JOINED = False  # whether thinkvl created the process group (and so may destroy it)
+
+
 def init_distributed() -> DistInfo:
     """Join torchrun's process group if launched by torchrun; else a single process."""
+    global _JOINED
     cuda = torch.cuda.is_available()
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         return DistInfo(device=torch.device("cuda:0" if cuda else "cpu"))
@@ -52,6 +56,7 @@ def init_distributed() -> DistInfo:
     if not is_initialized():
         dist.init_process_group(backend="nccl" if cuda else "gloo",
                                 device_id=device if cuda else None)
+        _JOINED = True
     return DistInfo(rank=rank, world_size=world, local_rank=local, device=device)
 
 
@@ -83,14 +88,22 @@ def shard_model(model: torch.nn.Module, info: DistInfo, precision: str = "fp32")
     return model
 
 
+def collective_device() -> torch.device:
+    """Where collective tensors must live: NCCL reduces only CUDA tensors, gloo CPU ones."""
+    if is_initialized() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def _reduce(value, op) -> Any:
     if not is_initialized():
         return value
+    device = collective_device()
     if isinstance(value, torch.Tensor):
-        out = value.detach().clone()
+        out = value.detach().to(device, copy=True)
         dist.all_reduce(out, op=op)
-        return out
-    t = torch.tensor(float(value), dtype=torch.float64)
+        return out.to(value.device)
+    t = torch.tensor(float(value), dtype=torch.float64, device=device)
     dist.all_reduce(t, op=op)
     return t.item()
 
@@ -126,6 +139,10 @@ def barrier() -> None:
 
 
 def cleanup() -> None:
-    """Leave the process group (safe to call when none was joined)."""
-    if is_initialized():
+    """Leave the process group thinkvl joined (safe to call when none was). A group another
+    library started is left alone: an in-process vLLM engine starts a one-process gloo group,
+    and destroying it breaks that engine for the rest of the process."""
+    global _JOINED
+    if _JOINED and is_initialized():
         dist.destroy_process_group()
+    _JOINED = False

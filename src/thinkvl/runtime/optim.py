@@ -130,8 +130,10 @@ def param_groups(model, cfg: OptimConfig) -> list[dict]:
 def build_optimizer(model, cfg: OptimConfig, total_steps: int):
     """AdamW over ``model``'s trainable fp32 parameters and its lr schedule over ``total_steps``.
 
-    Returns ``(optimizer, scheduler)``; step the scheduler once per optimizer step, after it
-    (``scheduler.get_last_lr()[0]`` before stepping is the language model's lr of that step).
+    Returns ``(optimizer, scheduler)``. The schedule counts the stage's steps (``total_steps``):
+    step it once per training step, after that step's optimizer steps (an RL step may take
+    several: ``rl.mini_batches``); ``scheduler.get_last_lr()[0]`` before stepping is the language
+    model's lr of that step.
     """
     check_master_weights(model)
     groups = param_groups(model, cfg)

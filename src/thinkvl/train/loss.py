@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from thinkvl.model.compat import keep_logits
 from thinkvl.model.inputs import IGNORE
 
 MODEL_EXTRA_KEYS = ("labels", "sample_index")
@@ -27,7 +28,7 @@ def token_losses(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     keep = targets != IGNORE
     keep_full = F.pad(keep, (0, 1), value=False)  # position t predicts label t+1
     inputs = {k: v for k, v in batch.items() if k not in MODEL_EXTRA_KEYS}
-    logits = model(**inputs, logits_to_keep=keep_full, use_cache=False).logits
+    logits = model(**inputs, logits_to_keep=keep_logits(keep_full), use_cache=False).logits
     if logits.dim() == 3:  # a model without boolean logits_to_keep support: select here
         logits = logits[keep_full]
     ce = F.cross_entropy(logits.float(), targets[keep], reduction="none")

@@ -2,7 +2,7 @@
 
 A backend turns prepared requests (mode-adjusted chat messages plus their decoded media) into
 outputs, applying the same decoding settings and GLM-4.1V's force-answering: after
-``max_new_tokens`` without an end, ``</think><answer>`` is appended (if the think block never
+``think_budget`` tokens without an end, ``</think><answer>`` is appended (if the think block never
 closed) and the model gets ``answer_budget`` more tokens. Servers see images as base64 PNG data
 URIs and videos as ``data:video/jpeg;base64,<frame>,<frame>,…`` (vLLM's frame-list convention),
 the same pixels the HF backend feeds its processor.

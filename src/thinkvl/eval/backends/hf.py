@@ -6,7 +6,6 @@ caps vision inputs on a private copy of the processor, so a caller's processor i
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from pathlib import Path
@@ -14,42 +13,9 @@ from typing import Any
 
 import torch
 
-from thinkvl.data.media import max_pixels_for_tokens
 from thinkvl.eval.backends import Output, Request
+from thinkvl.eval.backends.caps import cap_processor, vision_pixels
 from thinkvl.eval.config import GenerationSettings, VisionSettings
-
-
-def vision_pixels(processor, vision: VisionSettings) -> dict[str, int | None]:
-    """The image and video caps of ``vision`` as max pixels for this processor's patching."""
-    out: dict[str, int | None] = {"image_max_pixels": None, "video_max_pixels": None}
-    for key, sub, cap in (("image_max_pixels", "image_processor", vision.image_token_cap),
-                          ("video_max_pixels", "video_processor", vision.video_token_cap)):
-        proc = getattr(processor, sub, None)
-        patch, merge = getattr(proc, "patch_size", None), getattr(proc, "merge_size", None)
-        if proc is not None and patch and merge:
-            temporal = getattr(proc, "temporal_patch_size", 2) or 2
-            out[key] = max_pixels_for_tokens(cap, patch, merge, temporal)
-    return out
-
-
-def cap_processor(processor, vision: VisionSettings):
-    """A shallow copy of ``processor`` whose image/video processors respect the token caps."""
-    pixels = vision_pixels(processor, vision)
-    processor = copy.copy(processor)
-    for sub, key in (("image_processor", "image_max_pixels"),
-                     ("video_processor", "video_max_pixels")):
-        proc, cap = getattr(processor, sub, None), pixels[key]
-        if proc is None or cap is None:
-            continue
-        proc = copy.copy(proc)
-        size = dict(getattr(proc, "size", None) or {})
-        if "longest_edge" in size:
-            size["longest_edge"] = cap
-            proc.size = size
-        if hasattr(proc, "max_pixels"):
-            proc.max_pixels = cap
-        setattr(processor, sub, proc)
-    return processor
 
 
 def weights_digest(model: torch.nn.Module, per_tensor: int = 4096) -> str:
@@ -109,12 +75,9 @@ class HFBackend:
                 "batch_size": self.batch_size, **vision_pixels(self.processor, self.vision)}
 
     def generate(self, requests: list[Request], gen: GenerationSettings, mode: str) -> list[Output]:
-        from thinkvl.model.generate import Sampling, generate
+        from thinkvl.eval.backends.caps import cap_media
+        from thinkvl.model.generate import generate
 
-        sampling = Sampling(temperature=gen.temperature if not gen.greedy else 1.0, top_p=gen.top_p,
-                            greedy=gen.greedy, think_budget=gen.max_new_tokens,
-                            answer_budget=gen.answer_budget,
-                            think=True)  # the runner already put the mode into the prompt
         was_training = self.model.training
         self.model.eval()
         device = next(self.model.parameters()).device
@@ -124,8 +87,9 @@ class HFBackend:
             # in-process between training steps).
             with torch.random.fork_rng(devices=gpus):
                 torch.manual_seed(gen.seed)
+                media = [cap_media(r.media, self.processor, self.vision) for r in requests]
                 done = generate(self.model, self.processor, [r.prompt for r in requests],
-                                sampling, media=[r.media for r in requests],
+                                gen, media=media,  # the runner put the mode into the prompt
                                 batch_size=self.batch_size)
         finally:
             self.model.train(was_training)

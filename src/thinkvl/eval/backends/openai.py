@@ -4,7 +4,11 @@ Requests run concurrently (bounded), with retries and exponential backoff on tra
 429 and 5xx. Force-answering uses the vLLM/SGLang ``continue_final_message`` extension: the
 partial reply plus ``</think><answer>`` is sent back as the assistant turn to be continued.
 A request that still fails is returned with ``error`` set and is not stored, so the next run
-retries it.
+retries it. Images and frames are shrunk to the vision caps before they are sent
+(``caps.cap_media``): the server's own processor settings are not ours to trust. Videos go as
+frame lists sampled at 2 fps: start a vLLM server with
+``--media-io-kwargs '{"video": {"fps": 2.0}}'`` so its timestamps are the trainer's (it assumes
+1 fps otherwise, and refuses per-request media settings by default).
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from typing import Any
 import httpx
 
 from thinkvl.eval.backends import Output, Request, join_reasoning, needs_answer, to_openai_messages
-from thinkvl.eval.config import GenerationSettings, OpenAISettings
+from thinkvl.eval.config import GenerationSettings, OpenAISettings, VisionSettings
 
 log = logging.getLogger("thinkvl.eval")
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+GLM_PLACEHOLDERS = ("<|image|>", "<|video|>", "<|begin_of_image|>", "<|end_of_image|>",
+                    "<|begin_of_video|>", "<|end_of_video|>")
 
 
 class ServerError(RuntimeError):
@@ -32,8 +38,13 @@ class OpenAIBackend:
     name = "openai"
 
     def __init__(self, base_url: str, settings: OpenAISettings | None = None,
-                 model_id: str | None = None) -> None:
+                 model_id: str | None = None, vision: VisionSettings | None = None,
+                 processor=None) -> None:
+        """``vision``: caps applied to the pixels before sending (counted in ``processor``'s
+        patching; None: GLM-4.1V's), since the server's own processor settings are unknown."""
         self.settings = settings or OpenAISettings()
+        self.vision = vision or VisionSettings()
+        self.processor = processor
         self.base_url = base_url.rstrip("/")
         if not self.base_url.endswith("/v1"):
             self.base_url += "/v1"
@@ -70,7 +81,10 @@ class OpenAIBackend:
     # -- generation -------------------------------------------------------------------------------
 
     def generate(self, requests: list[Request], gen: GenerationSettings, mode: str) -> list[Output]:
-        messages = [to_openai_messages(r, self.settings.video_frame_format) for r in requests]
+        from thinkvl.eval.backends.caps import cap_media
+
+        capped = [Request(r.prompt, cap_media(r.media, self.processor, self.vision)) for r in requests]
+        messages = [to_openai_messages(r, self.settings.video_frame_format) for r in capped]
         return asyncio.run(self._run(messages, gen))
 
     async def _run(self, messages: list[list[dict]], gen: GenerationSettings) -> list[Output]:
@@ -94,11 +108,13 @@ class OpenAIBackend:
                                 "seed": gen.seed, "n": 1}
         if self.settings.server_extensions:
             body["skip_special_tokens"] = False  # keep <think>/<answer>/box markers
+            bad = self.settings.bad_words
+            body["bad_words"] = list(GLM_PLACEHOLDERS if bad is None else bad)
         return body
 
     async def _complete(self, client: httpx.AsyncClient, model: str, msgs: list[dict],
                         gen: GenerationSettings) -> Output:
-        first = await self._post(client, self._body(model, msgs, gen.max_new_tokens, gen))
+        first = await self._post(client, self._body(model, msgs, gen.think_budget, gen))
         text, finish, tokens = first
         finished = finish != "length"
         if finished:

@@ -1,8 +1,10 @@
-"""vLLM backend (GPU): a thin adapter over ``vllm.LLM.chat`` behind the common interface.
+"""vLLM backend: the model in an in-process ``vllm.LLM`` (CUDA, or vLLM's CPU build).
 
-It sends the same OpenAI-style messages as the server backend (images as PNG data URIs,
-videos as frame lists) and force-answers with ``continue_final_message``, so its predictions
-are comparable with the HF and server backends. vLLM is imported only when this runs.
+Prompts are encoded exactly as the HF backend encodes them (same capped processor, same
+``/nothink`` handling) and reach vLLM as token ids with their images and frames
+(``model.vllm_decode``); force-answering continues from token ids in one batched call. So, with
+greedy decoding, predictions are the HF backend's token for token (tested on the synthetic
+benchmark), and vision caps hold here as in every backend (``caps.cap_media``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from thinkvl.eval.backends import Output, Request, needs_answer, to_openai_messages
+from thinkvl.eval.backends import Output, Request
 from thinkvl.eval.config import GenerationSettings, VisionSettings, VLLMSettings
 
 
@@ -19,30 +21,26 @@ class VLLMBackend:
 
     def __init__(self, path: str | Path, vision: VisionSettings | None = None,
                  settings: VLLMSettings | None = None, model_id: str | None = None,
-                 seed: int = 0) -> None:
-        try:
-            from vllm import LLM
-        except ImportError as exc:  # pragma: no cover - depends on the machine
-            raise RuntimeError("the vllm backend needs `pip install vllm` on a CUDA machine; "
-                               "use --backend hf or --backend openai otherwise") from exc
-        from thinkvl.eval.backends.hf import vision_pixels
+                 seed: int = 0, llm=None) -> None:
+        """``llm``: an engine already started on ``path`` (tests share one)."""
+        from thinkvl.eval.backends.caps import cap_processor, vision_pixels
         from thinkvl.model.factory import load_processor
+        from thinkvl.model.vllm_decode import VLLMDecoder
+        from thinkvl.model.vllm_engine import EngineSettings, start_engine
 
         self.path = str(path)
         self.vision = vision or VisionSettings()
-        self.settings = settings or VLLMSettings()
-        processor = load_processor(path)
-        self.pixels = vision_pixels(processor, self.vision)
-        mm_kwargs: dict[str, Any] = {}
-        size = dict(getattr(getattr(processor, "image_processor", None), "size", None) or {})
-        if self.pixels["image_max_pixels"] and "longest_edge" in size:
-            mm_kwargs["size"] = {**size, "longest_edge": self.pixels["image_max_pixels"]}
-        self.llm = LLM(model=self.path, tensor_parallel_size=self.settings.tensor_parallel_size,
-                       gpu_memory_utilization=self.settings.gpu_memory_utilization,
-                       max_model_len=self.settings.max_model_len, dtype=self.settings.dtype,
-                       limit_mm_per_prompt={"image": self.settings.limit_images,
-                                            "video": self.settings.limit_videos},
-                       mm_processor_kwargs=mm_kwargs or None, seed=seed)
+        self.settings = s = settings or VLLMSettings()
+        self.processor = cap_processor(load_processor(path), self.vision)
+        self.pixels = vision_pixels(self.processor, self.vision)
+        self.owns_engine = llm is None
+        if llm is None:
+            llm = start_engine(path, EngineSettings(
+                dtype=s.dtype, max_model_len=s.max_model_len, gpu_memory_utilization=s.gpu_memory_utilization,
+                cpu_kv_cache_gib=s.cpu_kv_cache_gib, tensor_parallel_size=s.tensor_parallel_size,
+                limit_images=s.limit_images, limit_videos=s.limit_videos, seed=seed))
+        self.llm = llm
+        self.decoder = VLLMDecoder(llm, path, self.processor)
         self.batch_size = 256
         self._model_id = model_id
 
@@ -55,35 +53,19 @@ class VLLMBackend:
         return {"backend": "vllm", "decoder": f"vllm {vllm.__version__}", "model": self.path,
                 **self.pixels}
 
-    def _params(self, max_tokens: int, gen: GenerationSettings):
-        from vllm import SamplingParams
-
-        return SamplingParams(temperature=gen.temperature, top_p=gen.top_p, max_tokens=max_tokens,
-                              seed=gen.seed, skip_special_tokens=False)
-
     def generate(self, requests: list[Request], gen: GenerationSettings, mode: str) -> list[Output]:
-        messages = [to_openai_messages(r) for r in requests]
-        first = self.llm.chat(messages, self._params(gen.max_new_tokens, gen), use_tqdm=False)
-        outs: list[Output] = []
-        pending: list[int] = []
-        for i, res in enumerate(first):
-            o = res.outputs[0]
-            if o.finish_reason != "length":
-                outs.append(Output(text=o.text, tokens=len(o.token_ids)))
-                continue
-            text, forced = needs_answer(o.text, False)
-            outs.append(Output(text=text, forced=forced, truncated=True, tokens=len(o.token_ids)))
-            pending.append(i)
-        if pending and gen.answer_budget > 0:
-            cont = [messages[i] + [{"role": "assistant", "content": outs[i].text}] for i in pending]
-            second = self.llm.chat(cont, self._params(gen.answer_budget, gen), use_tqdm=False,
-                                   add_generation_prompt=False, continue_final_message=True)
-            for i, res in zip(pending, second):
-                o = res.outputs[0]
-                outs[i].text += o.text
-                outs[i].truncated = o.finish_reason == "length"
-                outs[i].tokens = (outs[i].tokens or 0) + len(o.token_ids)
-        return outs
+        from thinkvl.eval.backends.caps import cap_media
+
+        media = [cap_media(r.media, self.processor, self.vision) for r in requests]
+        # the runner already put the mode into the prompt (/nothink or the model's own direct prompt)
+        groups = self.decoder.generate([r.prompt for r in requests], 1, gen, media=media,
+                                       seed=None if gen.greedy else gen.seed)
+        return [Output(text=c.text, forced=c.forced, truncated=c.truncated, tokens=len(c.token_ids))
+                for (c,) in groups]
 
     def close(self) -> None:
-        del self.llm
+        if self.owns_engine:
+            from thinkvl.model.vllm_engine import close_engine
+
+            close_engine(self.llm)
+        self.llm = None

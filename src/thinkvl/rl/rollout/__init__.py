@@ -1,10 +1,11 @@
-"""Rollout engines behind one interface: Hugging Face ``generate`` (CPU/GPU) and vLLM (GPU)."""
+"""Rollout engines behind one interface: thinkvl's HF decoding loop and vLLM (CUDA, or its CPU build)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from thinkvl.model.generate import Completion, Sampling
+from thinkvl.model.generate import Completion
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.rl.data import Prompt
 
 
@@ -16,14 +17,15 @@ class RolloutEngine(Protocol):
     def sync(self, actor_model) -> None: ...
 
 
-def make_engine(kind: str, model, processor, sampling: Sampling, model_path: str | None = None,
+def make_engine(kind: str, model, processor, settings: GenerationSettings, model_path: str | None = None,
                 batch_size: int = 128, distributed: bool = False, **kwargs) -> RolloutEngine:
     if kind == "hf":
         from thinkvl.rl.rollout.hf import HFRollout
 
-        return HFRollout(model, processor, sampling, batch_size=batch_size, separate_copy=distributed)
+        return HFRollout(model, processor, settings, batch_size=batch_size, separate_copy=distributed)
     if kind == "vllm":
-        from thinkvl.rl.rollout.vllm import VLLMRollout
+        from thinkvl.rl.rollout.vllm import VLLMRollout, engine_settings
 
-        return VLLMRollout(model_path, processor, sampling, **kwargs)
+        return VLLMRollout(model_path, processor, settings, engine=engine_settings(**kwargs),
+                           distributed=distributed)
     raise ValueError(f"unknown rollout engine {kind!r}; expected 'hf' or 'vllm'")

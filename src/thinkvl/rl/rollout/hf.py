@@ -15,15 +15,16 @@ import copy
 
 import torch
 
-from thinkvl.model.generate import Completion, Sampling, generate_groups
+from thinkvl.model.generate import Completion, generate_groups
+from thinkvl.model.settings import GenerationSettings
 from thinkvl.rl.data import Prompt
 
 
 class HFRollout:
-    def __init__(self, model, processor, sampling: Sampling, batch_size: int = 128,
+    def __init__(self, model, processor, settings: GenerationSettings, batch_size: int = 128,
                  separate_copy: bool = False):
         self.processor = processor
-        self.sampling = sampling
+        self.settings = settings
         self.batch_size = batch_size
         self.model = copy.deepcopy(model) if separate_copy else model
         self.separate_copy = separate_copy
@@ -33,7 +34,7 @@ class HFRollout:
         self.model.eval()
         try:
             return generate_groups(self.model, self.processor, [p.messages for p in prompts], n,
-                                   self.sampling, base_dirs=[p.base_dir for p in prompts],
+                                   self.settings, base_dirs=[p.base_dir for p in prompts],
                                    batch_size=self.batch_size)
         finally:
             self.model.train(was_training)

@@ -1,81 +1,95 @@
-"""vLLM rollouts (GPU only): a thin adapter behind the same interface as the HF engine.
+"""vLLM rollouts, colocated and in-process, behind the same interface as the HF engine.
 
-vLLM runs colocated with the trainer; after each optimizer update the actor's weights are
-loaded into vLLM's model in place. Force-answering works as in the HF engine: a first pass up
-to the think budget, then ``</think><answer>`` appended for unfinished thoughts and a second
-pass within the answer budget.
+Decoding (the trainer's token ids in, force-answering from ids, placeholders never sampled,
+sampled log-probs out) is ``model.vllm_decode``; this module owns the engine's life around the
+trainer's updates:
+
+* **weights after every update**: ``sync`` reloads the actor's full state dict through the
+  engine's supported reload path and resets its prefix and encoder caches
+  (``model.vllm_engine.reload_weights``); under FSDP every rank gathers the full state dict
+  for its own engine (``distributed_executor_backend="external_launcher"``);
+* **log-probs the actor can compare**: at temperature 1 the engine reports raw log-probs
+  (what the actor recomputes); at other temperatures the processed ones (after temperature,
+  and after the bad words: a small difference the mismatch metric shows);
+* **sleep mode (CUDA)**: after generating, the engine sleeps (KV cache dropped, weights
+  offloaded) so the update has the GPU; ``sync`` wakes the weights, reloads, then the KV cache.
+  vLLM's CPU build has no sleep mode: there the calls are skipped.
+
+Untested here (no GPU): sleep mode, the external launcher under torchrun.
 """
 
 from __future__ import annotations
 
-from thinkvl.format import FORCE_ANSWER_SUFFIX, THINK_CLOSE
-from thinkvl.model.generate import Completion, Sampling, extend_sample
-from thinkvl.model.inputs import collect_media, encode_sample
+from dataclasses import replace
+
+from thinkvl.model.generate import Completion
+from thinkvl.model.settings import GenerationSettings
+from thinkvl.model.vllm_decode import VLLMDecoder
+from thinkvl.model.vllm_engine import EngineSettings, close_engine, on_cpu, reload_weights, start_engine
 from thinkvl.rl.data import Prompt
 
 
+def engine_settings(rollout=None, seed: int = 0, **_) -> EngineSettings:
+    """Engine settings from an ``RLConfig.rollout`` section (defaults without one)."""
+    if rollout is None:
+        return EngineSettings(seed=seed)
+    return EngineSettings(dtype=rollout.dtype, max_model_len=rollout.max_model_len,
+                          gpu_memory_utilization=rollout.gpu_memory_utilization,
+                          cpu_kv_cache_gib=rollout.cpu_kv_cache_gib, sleep_mode=rollout.sleep_mode,
+                          seed=seed)
+
+
 class VLLMRollout:
-    def __init__(self, model_path: str, processor, sampling: Sampling, gpu_memory_utilization: float = 0.5,
-                 max_model_len: int = 32768, seed: int = 0):
+    def __init__(self, model_path: str, processor, settings: GenerationSettings, engine: EngineSettings | None = None,
+                 distributed: bool = False, llm=None):
+        """``settings``: how to decode; ``engine``: how to run vLLM; ``llm``: an engine already
+        started on ``model_path`` (tests share one)."""
+        self.settings = settings
+        self.engine = engine or EngineSettings()
+        if llm is None:
+            raw = settings.greedy or settings.temperature == 1.0
+            self.engine = replace(self.engine, logprobs_mode="raw_logprobs" if raw else "processed_logprobs")
+            llm = start_engine(model_path, self.engine, distributed=distributed)
+        self.llm = llm
+        self.decoder = VLLMDecoder(llm, model_path, processor)
+        self.cpu = on_cpu()
+        self.sleeping = False
+
+    def rollout(self, prompts: list[Prompt], n: int) -> list[list[Completion]]:
+        self._wake()
         try:
-            from vllm import LLM
-        except ImportError as exc:  # pragma: no cover - GPU machines only
-            raise RuntimeError("the vLLM rollout engine needs `pip install vllm` on a CUDA machine; "
-                               "use rollout.engine=hf on CPU") from exc
-        self.processor = processor
-        self.sampling = sampling
-        self.llm = LLM(model=str(model_path), gpu_memory_utilization=gpu_memory_utilization,
-                       max_model_len=max_model_len, seed=seed, enable_prefix_caching=True)
+            return self.decoder.generate([p.messages for p in prompts], n, self.settings,
+                                         base_dirs=[p.base_dir for p in prompts])
+        finally:
+            self._sleep()
 
-    def _params(self, max_tokens: int, n: int = 1):
-        from vllm import SamplingParams
+    def score(self, prompts: list[Prompt], completions: list[list[int]]) -> list[list[float]]:
+        """vLLM's raw log-prob of each token of a given completion of each prompt."""
+        self._wake()
+        return self.decoder.score([p.messages for p in prompts], completions,
+                                  base_dirs=[p.base_dir for p in prompts])
 
-        if self.sampling.greedy:
-            return SamplingParams(n=n, temperature=0.0, max_tokens=max_tokens)
-        return SamplingParams(n=n, temperature=self.sampling.temperature, top_p=self.sampling.top_p,
-                              top_k=self.sampling.top_k or -1, max_tokens=max_tokens)
-
-    def rollout(self, prompts: list[Prompt], n: int) -> list[list[Completion]]:  # pragma: no cover
-        tok = self.processor.tokenizer
-        inputs, encoded = [], []
-        for p in prompts:
-            media = collect_media(p.messages, p.base_dir)
-            enc = encode_sample(self.processor, p.messages, None, media=media)
-            encoded.append(enc)
-            mm = {}
-            if media.images:
-                mm["image"] = media.images
-            if media.videos:
-                mm["video"] = media.videos
-            text = self.processor.apply_chat_template(p.messages, add_generation_prompt=True, tokenize=False)
-            inputs.append({"prompt": text, "multi_modal_data": mm})
-        first = self.llm.generate(inputs, self._params(self.sampling.think_budget, n), use_tqdm=False)
-        suffix = tok(FORCE_ANSWER_SUFFIX, add_special_tokens=False)["input_ids"]
-        results: list[list[Completion]] = []
-        for p_idx, out in enumerate(first):
-            group = []
-            for cand in out.outputs:
-                ids = list(cand.token_ids)
-                forced = cand.finish_reason == "length" and tok.convert_tokens_to_ids(THINK_CLOSE) not in ids
-                trainable = [True] * len(ids)
-                if cand.finish_reason == "length":
-                    extra = ids + (suffix if forced else [])
-                    cont = dict(inputs[p_idx], prompt=inputs[p_idx]["prompt"] + tok.decode(extra))
-                    second = self.llm.generate([cont], self._params(self.sampling.answer_budget), use_tqdm=False)
-                    tail = list(second[0].outputs[0].token_ids)
-                    trainable += [False] * (len(suffix) if forced else 0) + [True] * len(tail)
-                    ids = extra + tail
-                    truncated = second[0].outputs[0].finish_reason == "length"
-                else:
-                    truncated = False
-                group.append(Completion(text=tok.decode(ids), token_ids=ids, forced=forced, truncated=truncated,
-                                        sample=extend_sample(encoded[p_idx], ids, trainable=trainable)))
-            results.append(group)
-        return results
-
-    def sync(self, actor_model) -> None:  # pragma: no cover - GPU machines only
+    def sync(self, actor_model) -> None:
+        """The actor's weights into the engine (call after every optimizer update)."""
         from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
         state = get_model_state_dict(actor_model, options=StateDictOptions(full_state_dict=True))
-        runner = self.llm.llm_engine.model_executor.driver_worker.worker.model_runner
-        runner.model.load_weights(weights=state.items())
+        if self.sleeping:  # pragma: no cover - CUDA sleep mode
+            self.llm.wake_up(tags=["weights"])
+        reload_weights(self.llm, state.items(), expected=len(state))
+        if self.sleeping:  # pragma: no cover - CUDA sleep mode
+            self.llm.wake_up(tags=["kv_cache"])
+            self.sleeping = False
+
+    def _sleep(self) -> None:
+        if self.engine.sleep_mode and not self.cpu:  # pragma: no cover - CUDA sleep mode
+            self.llm.sleep(level=1)
+            self.sleeping = True
+
+    def _wake(self) -> None:
+        if self.sleeping:  # pragma: no cover - CUDA sleep mode
+            self.llm.wake_up()
+            self.sleeping = False
+
+    def close(self) -> None:
+        close_engine(self.llm)
