@@ -106,13 +106,15 @@ class HeldOut:
 
     def __call__(self, model, processor) -> dict:
         from thinkvl.eval.heldout import heldout_accuracy
+        from thinkvl.model.settings import GenerationSettings
 
         start, was_training = time.perf_counter(), model.training
         model.eval()
         a = self.args
-        out = heldout_accuracy(model, processor, self.records, self.rewards, think_budget=a.think,
-                               answer_budget=a.answer, batch_size=a.rollout_batch, samples=a.eval_samples,
-                               temperature=1.0, top_p=1.0, seed=1000)
+        settings = GenerationSettings(think_budget=a.think, answer_budget=a.answer, temperature=1.0, top_p=1.0,
+                                      seed=1000)  # greedy, then a.eval_samples draws at temperature 1
+        out = heldout_accuracy(model, processor, self.records, self.rewards, settings,
+                               batch_size=a.rollout_batch, samples=a.eval_samples)
         model.train(was_training)
         self.seconds += time.perf_counter() - start
         return out
