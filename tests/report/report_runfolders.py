@@ -147,7 +147,7 @@ def make_rl_run(
                 "prompts_drawn": prompts * len(domains),
                 "groups_kept": prompts * len(domains) - 2,
                 "samples_trained": 40,
-                "invalid_rate": 0.5 - 0.2 * step / steps,
+                "no_signal_rate": 0.5 - 0.2 * step / steps,
                 "expansion": 2.0 - 0.6 * step / steps,
                 "tier_mix": {t: m / sum(mix) for t, m in zip(tiers, mix)},
                 "force_answer_rate": 0.05,

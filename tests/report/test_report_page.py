@@ -98,6 +98,23 @@ def test_run_missing_optional_files_still_renders(tmp_path: Path) -> None:
     assert "No held-out evaluation" in page and "n/a" in page
 
 
+def test_old_run_folders_with_rl_invalid_rate_still_show_groups_without_signal(tmp_path: Path) -> None:
+    # RL's share of groups without signal was logged as ``invalid_rate`` (the name of eval's
+    # unparsable-answer rate) before it became ``no_signal_rate``; old run folders still chart it
+    from thinkvl.report import plots
+    from thinkvl.report.loaders import load_rl
+
+    for key in ("invalid_rate", "no_signal_rate"):
+        run = tmp_path / key
+        run.mkdir()
+        (run / "metrics.jsonl").write_text("".join(
+            json.dumps({"step": s, key: 0.5 - 0.1 * s}) + "\n" for s in (1, 2, 3)))
+        metrics = load_rl(run).metrics
+        assert [m["no_signal_rate"] for m in metrics] == pytest.approx([0.4, 0.3, 0.2])
+        assert all("invalid_rate" not in m for m in metrics)
+        assert plots.curriculum(metrics) is not None  # the no-signal line is the chart's only data
+
+
 def test_bare_folders_render(tmp_path: Path) -> None:
     only_summary = tmp_path / "only_summary"
     only_summary.mkdir()

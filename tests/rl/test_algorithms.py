@@ -47,6 +47,16 @@ def test_identical_rewards_give_zero_advantage():
     assert grpo([0.5, 0.5, 0.5]) == pytest.approx([0.0, 0.0, 0.0])
 
 
+@pytest.mark.parametrize("estimator", [grpo, mean_only])
+@pytest.mark.parametrize("value", [0.1, 0.7, 1 / 3, 0.123456789, 1.0, 0.0])
+def test_identical_non_binary_rewards_give_exactly_zero(estimator, value):
+    # the group's mean rounds (3 x 0.1 averages to 0.10000000000000002): without the no-signal
+    # check (r - mean) / (std + eps) came out ~1e-11, a non-zero advantage that was trained on
+    for n in (3, 4, 7, 8):
+        assert estimator([value] * n) == [0.0] * n
+    assert estimator([value, None, value]) == [0.0, None, 0.0]  # missing ones stay missing
+
+
 def test_clip_higher_bounds_by_hand():
     # ratio = e^(logp-old); positive advantage clips at 1.28, negative at 0.8
     old = torch.zeros(4)
@@ -144,15 +154,31 @@ def test_expansion_factor_and_ema_by_hand():
     assert expansion_factor(0.5, 4.0) == pytest.approx(2.0)
     assert expansion_factor(0.9, 4.0) == 4.0 and expansion_factor(1.0, 4.0) == 4.0
     ema = ExpansionEMA(decay=0.9, max_expansion=4.0)
-    assert ema.update(0.5) == pytest.approx(0.9 * 1.0 + 0.1 * 2.0)  # 1.1
-    assert ema.update(0.75) == pytest.approx(0.9 * 1.1 + 0.1 * 4.0)  # 1.39
-    assert ema.prompts_to_draw(16) == math.ceil(16 * 1.39)  # 23
+    assert ema.prompts_to_draw(16) == 16  # nothing observed yet
+    assert ema.update(0.5) == pytest.approx(2.0)  # the first factor seeds the EMA (not 0.9 x 1 + 0.1 x 2)
+    assert ema.prompts_to_draw(16) == 32
+    assert ema.update(0.75) == pytest.approx(0.9 * 2.0 + 0.1 * 4.0)  # 2.2
+    assert ema.prompts_to_draw(16) == math.ceil(16 * 2.2)  # 36
     state = ema.state_dict()
     other = ExpansionEMA()
     other.load_state_dict(state)
-    assert other.value == pytest.approx(1.39)
+    assert other.value == pytest.approx(2.2) and other.update(0.0) == pytest.approx(0.9 * 2.2 + 0.1)
+
+
+def test_a_configured_initial_expansion_is_the_first_draw_and_a_prior():
+    ema = ExpansionEMA(decay=0.9, max_expansion=4.0, initial=1.5)
+    assert ema.prompts_to_draw(16) == 24
+    assert ema.update(0.5) == pytest.approx(0.9 * 1.5 + 0.1 * 2.0)
+    assert ExpansionEMA(initial=1.0).update(0.5) == pytest.approx(0.9 + 0.1 * 2.0)  # the old behaviour
+    with pytest.raises(ValueError, match="initial expansion"):
+        ExpansionEMA(max_expansion=4.0, initial=5.0)
+
+
+def test_expansion_ema_reads_older_checkpoints():
+    other = ExpansionEMA(decay=0.5)
     other.load_state_dict({"value": 2.5, "last_invalid_rate": 0.3})  # an older checkpoint's state
-    assert other.value == 2.5 and other.state_dict() == {"value": 2.5}
+    assert other.value == 2.5 and other.state_dict() == {"value": 2.5, "observed": True}
+    assert other.update(0.0) == pytest.approx(0.5 * 2.5 + 0.5 * 1.0)  # averaged in, not re-seeded
 
 
 def test_group_selection_prefers_balanced_groups():

@@ -114,7 +114,7 @@ def test_step_batch_keeps_scores_and_cuts_on_one_process():
     batch = StepBatch.gather(groups, THINK_CLOSE)
     assert [o.index for o in batch.outcomes] == [0, 1, 2] and batch.rank_sizes == [3]
     assert [r.group for r in batch.rollouts] == [0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
-    assert batch.invalid_rate() == pytest.approx(1 / 3)
+    assert batch.no_signal_rate() == pytest.approx(1 / 3)
     assert [o.accuracy for o in batch.outcomes] == [1.0, 0.5, pytest.approx(2 / 3)]
     batch.keep([1, 2])
     batch.assign_advantages(grpo)
@@ -186,3 +186,16 @@ def test_mini_batch_counts_cover_every_rank_and_empty_shares_become_fillers():
     # mini-batches empty on every rank are dropped (on every rank alike): of 9, rank 1's 4 samples
     # fill 4, and rank 0 joins two of them with fillers
     assert [mb.filler for mb in batch.mini_batches(9)] == [True, False, True, False]
+
+
+def test_a_group_of_identical_non_binary_rewards_is_neither_trained_nor_counted():
+    # dynamic sampling off keeps every group; an OCR-like group scoring 0.1 everywhere has no signal
+    same, useful = _group("a", [False] * 3), _group("b", [True, False, False])
+    same.results = [RewardResult(score=0.1, correct=False, extracted="x", verifier="ocr", reason="")
+                    for _ in range(3)]
+    batch = StepBatch.gather([same, useful], THINK_CLOSE)
+    batch.keep([0, 1])
+    batch.assign_advantages(grpo)
+    assert same.advantages == [0.0, 0.0, 0.0]
+    (mb,) = batch.mini_batches(1)
+    assert mb.groups == [1, 1, 1] and mb.total_samples == 3 and mb.total_tokens == 6

@@ -18,7 +18,7 @@ from thinkvl.runtime import checkpoint
 
 pytestmark = pytest.mark.slow
 
-KEYS = ("reward", "accuracy", "prompts_drawn", "groups_kept", "samples_trained", "invalid_rate", "expansion",
+KEYS = ("reward", "accuracy", "prompts_drawn", "groups_kept", "samples_trained", "no_signal_rate", "expansion",
         "tier_mix", "force_answer_rate", "response_tokens", "rank_rollouts", "domains")
 
 

@@ -24,7 +24,7 @@ def test_rl_run_writes_metrics_rollouts_checkpoint_and_summary(counting_sft, rl_
     for key in ("reward", "accuracy", "all_correct", "all_wrong", "response_tokens", "think_tokens",
                 "force_answer_rate"):
         assert key in first["domains"]["counting"]
-    for key in ("expansion", "tier_mix", "invalid_rate", "seconds", "totals"):
+    for key in ("expansion", "tier_mix", "no_signal_rate", "seconds", "totals"):
         assert key in first
     assert first["prompts_drawn"] >= 4
     assert sum(m["samples_trained"] for m in metrics) > 0  # a policy with signal: groups were trained on

@@ -125,7 +125,25 @@ def test_eval_is_held_out(world, records) -> None:
     assert len(held) == len(records["rl_eval"])  # eval items are unique too
     assert not held & keys("rl_train")
     assert not held & keys("sft")
+    assert not keys("rl_eval", False) & keys("rl_train", False)  # nor its images
+    assert not keys("rl_eval", False) & keys("sft", False)
     assert not keys("rl_eval", False) & keys("pretrain", False)
+
+
+def test_eval_images_are_never_trained_on_even_under_another_question(tmp_path: Path) -> None:
+    # Counting at level 1 draws from a small image space with three question templates: with
+    # 50 eval and 400 training records some training draws repeat an eval image under another
+    # template (6 of 50 eval records did before training was de-duplicated by image content).
+    manifest = generate_world(tmp_path, per_domain=200, seed=0, domains=["counting"], levels=(1,),
+                              progress=False)
+    def files(name: str) -> set[str]:  # hashes of the image files' bytes
+        return {hashlib.sha1(p.read_bytes()).hexdigest() for r in load_jsonl(tmp_path / f"{name}.jsonl")
+                for item in _media_items(r) for p in _media_paths(tmp_path, item)}
+    held = files("rl_eval")
+    assert len(held) > 40  # nearly every eval record has its own image
+    assert not held & files("rl_train"), "an rl_eval image file is byte-identical to an rl_train one"
+    assert not held & files("sft"), "an rl_eval image file is byte-identical to an sft one"
+    assert manifest["redrawn_eval_collisions"]["counting"] > 0  # the draws that hit one were redrawn
 
 
 def test_other_image_size(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ vision placeholders are single special tokens, as in GLM-4.1V.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
@@ -65,3 +67,38 @@ def train_tokenizer(corpus: Iterable[str], vocab_size: int = 1024) -> PreTrained
     )
     wrapped.chat_template = CHAT_TEMPLATE
     return wrapped
+
+
+def markers_not_special(folder: str | Path) -> list[str]:
+    """Make the protocol markers ordinary added tokens of the tokenizer saved in ``folder`` (in
+    place); returns the markers changed.
+
+    They stay single tokens with the same ids (added tokens are matched whole whether special or
+    not), but ``decode(..., skip_special_tokens=True)`` — how verl's reward managers and TRL
+    decode completions — keeps them, so a reward function sees ``<think>…</think><answer>…``.
+    Edits ``tokenizer.json`` (the ``special`` flag of each marker) and ``tokenizer_config.json``
+    (the markers leave its special-token lists, which would mark them special again on load).
+    """
+    folder = Path(folder)
+    path = folder / "tokenizer.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: markers_not_special edits a fast tokenizer saved "
+                                "with save_pretrained")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    changed = []
+    for token in data.get("added_tokens", []):
+        if token.get("content") in PROTOCOL_MARKERS and token.get("special"):
+            token["special"] = False
+            changed.append(token["content"])
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    config_path = folder / "tokenizer_config.json"
+    if config_path.is_file():
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        for key in ("extra_special_tokens", "additional_special_tokens"):
+            if isinstance(config.get(key), list):
+                config[key] = [t for t in config[key] if t not in PROTOCOL_MARKERS]
+        for entry in (config.get("added_tokens_decoder") or {}).values():
+            if entry.get("content") in PROTOCOL_MARKERS:
+                entry["special"] = False
+        config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+    return changed

@@ -233,7 +233,7 @@ def rl_sections(
                 "No curriculum statistics recorded.",
             ),
             "RLCS tier mix of the prompts drawn each step; expansion = EMA of "
-            "1 / (1 − invalid rate), the oversampling factor for the next step.",
+            "1 / (1 − share of groups without signal), the oversampling factor for the next step.",
         ),
         Section(
             f"{p}lengths",

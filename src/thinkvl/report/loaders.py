@@ -120,6 +120,18 @@ def read_text(path: Path) -> str | None:
         return None
 
 
+# Per-step RL metrics renamed since older run folders were written: old name -> current name.
+RENAMED_METRICS = {"invalid_rate": "no_signal_rate"}  # groups without signal; eval's invalid_rate differs
+
+
+def current_names(record: dict) -> dict:
+    """An RL step record with older metric names read as today's (old run folders stay readable)."""
+    for old, new in RENAMED_METRICS.items():
+        if old in record and new not in record:
+            record[new] = record.pop(old)
+    return record
+
+
 def load_metrics(path: Path, warnings: list[str]) -> list[dict]:
     """Per-step records sorted by step; on a repeated step (an old resume) the last one wins."""
     by_step: dict[int, dict] = {}
@@ -129,7 +141,7 @@ def load_metrics(path: Path, warnings: list[str]) -> list[dict]:
     for record in read_jsonl(file, warnings):
         step = record.get("step")
         if isinstance(step, (int, float)) and not isinstance(step, bool) and math.isfinite(step):
-            by_step[int(step)] = record
+            by_step[int(step)] = current_names(record)
     return [by_step[s] for s in sorted(by_step)]
 
 

@@ -287,7 +287,8 @@ def group_signal_grid(
 
 
 def curriculum(metrics: Sequence[dict]) -> str | None:
-    """RLCS tier mix of drawn prompts (stacked) and the EMA expansion ratio with invalid rate."""
+    """RLCS tier mix of drawn prompts (stacked) and the EMA expansion ratio with the share of
+    groups without signal."""
     tiers = [
         t
         for t in TIER_ORDER
@@ -300,7 +301,7 @@ def curriculum(metrics: Sequence[dict]) -> str | None:
     tiers += extra
     x = _steps(metrics)
     expansion = _series(metrics, "expansion")
-    invalid = _series(metrics, "invalid_rate")
+    invalid = _series(metrics, "no_signal_rate")
     if not tiers and not _has(expansion) and not _has(invalid):
         return None
     with plt.rc_context(STYLE):
@@ -334,7 +335,7 @@ def curriculum(metrics: Sequence[dict]) -> str | None:
             tw = a2.twinx()
             tw.spines["right"].set_visible(True)
             tw.grid(False)
-            _line(tw, x, invalid, "#d6455d", "invalid-group rate", "--")
+            _line(tw, x, invalid, "#d6455d", "groups without signal", "--")
             tw.set_ylim(0, 1)
             tw.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
             h1, l1 = a2.get_legend_handles_labels()

@@ -244,8 +244,9 @@ class StepBatch:
     def correct(self) -> list[list[bool | None]]:
         return [o.correct for o in self.outcomes]
 
-    def invalid_rate(self) -> float:
-        """Share of groups without signal (all correct or all wrong)."""
+    def no_signal_rate(self) -> float:
+        """Share of groups without signal (all correct or all wrong): the report's "invalid"
+        groups, named apart from eval's ``invalid_rate`` (unparsable answers)."""
         return 1.0 - sum(group_has_signal(c) for c in self.correct) / max(1, len(self.outcomes))
 
     def keep(self, indices: Iterable[int]) -> None:

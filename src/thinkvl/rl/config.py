@@ -81,6 +81,10 @@ class DynamicConfig(Section):
     enabled: bool = True
     ema_decay: float = Field(0.8, ge=0, lt=1)
     max_expansion: float = Field(4.0, ge=1)
+    initial_expansion: float | None = Field(
+        None, ge=1, description="the first step's oversampling factor, then the prior the observed "
+                                "factors are averaged into; unset: the first step draws no extra "
+                                "prompts and its observed factor seeds the EMA")
 
 
 class RunConfig(Section):

@@ -42,6 +42,15 @@ def _mean(values) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def overall_metrics(rollouts: list[Rollout]) -> dict[str, float | int]:
+    """The step's reward and accuracy over every domain, counted as ``domain_metrics`` counts
+    them: a missing judgement (judge failed) is left out, never read as 0 (``judge_failures``
+    says how many were)."""
+    return {"reward": _mean(r.reward for r in rollouts),
+            "accuracy": _mean(float(r.correct) for r in rollouts if r.correct is not None),
+            "judge_failures": sum(r.reward is None for r in rollouts)}
+
+
 def domain_metrics(rollouts: list[Rollout], groups: dict[int, list[Rollout]]) -> dict[str, dict]:
     """Reward, accuracy, all-correct/all-wrong shares, lengths and rates for each domain."""
     by_domain: dict[str, list[Rollout]] = defaultdict(list)

@@ -37,7 +37,7 @@ from thinkvl.rl.config import RLConfig
 from thinkvl.rl.curriculum import Curriculum, CurriculumSettings
 from thinkvl.rl.data import load_prompts
 from thinkvl.rl.dynamic import ExpansionEMA, select_groups
-from thinkvl.rl.metrics import Rollout, domain_metrics, think_close_id
+from thinkvl.rl.metrics import Rollout, domain_metrics, overall_metrics, think_close_id
 from thinkvl.rl.preflight import check_format
 from thinkvl.rl.rollout import make_engine
 from thinkvl.runtime import checkpoint
@@ -90,7 +90,8 @@ class RLTrainer:
                                domain_mix=c.domain_mix),
             seed=cfg.run.seed,
         )
-        self.expansion = ExpansionEMA(decay=cfg.dynamic.ema_decay, max_expansion=cfg.dynamic.max_expansion)
+        d = cfg.dynamic
+        self.expansion = ExpansionEMA(decay=d.ema_decay, max_expansion=d.max_expansion, initial=d.initial_expansion)
         r = cfg.rollout
         self.engine = make_engine(r.engine, model, self.processor, r, model_path=cfg.model,
                                   batch_size=r.batch_size, distributed=self.info.world_size > 1,
@@ -153,10 +154,10 @@ class RLTrainer:
                 self.curriculum.update(outcome.prompt_id, outcome.accuracy)
 
         # 5. Dynamic sampling: keep groups with signal, most balanced first; update the EMA.
-        invalid_rate = batch.invalid_rate()
+        no_signal_rate = batch.no_signal_rate()
         if cfg.dynamic.enabled:
             batch.keep(select_groups(batch.correct, cfg.rl.prompts_per_step))
-            self.expansion.update(invalid_rate)
+            self.expansion.update(no_signal_rate)
         else:
             batch.keep(range(len(batch.outcomes)))
 
@@ -183,11 +184,10 @@ class RLTrainer:
         self.counters["seconds"] += time.perf_counter() - started
         metrics = {
             "domains": domain_metrics(rollouts, {o.index: o.rollouts for o in batch.outcomes}),
-            "reward": sum(r.reward or 0.0 for r in rollouts) / max(1, len(rollouts)),
-            "accuracy": sum(bool(r.correct) for r in rollouts) / max(1, len(rollouts)),
+            **overall_metrics(rollouts),  # reward, accuracy: missing judgements left out, as per domain
             "prompts_drawn": len(batch.outcomes), "groups_kept": sum(o.kept for o in batch.outcomes),
             "rank_rollouts": batch.rollouts_per_rank(),  # each rank's share of the rollouts
-            "samples_trained": sum(mb.total_samples for mb in mini_batches), "invalid_rate": invalid_rate,
+            "samples_trained": sum(mb.total_samples for mb in mini_batches), "no_signal_rate": no_signal_rate,
             "expansion": self.expansion.value, "tier_mix": tier_mix,
             "force_answer_rate": sum(r.forced for r in rollouts) / max(1, len(rollouts)),
             "response_tokens": sum(r.tokens for r in rollouts) / max(1, len(rollouts)),

@@ -9,9 +9,11 @@ round-robin, so every file is balanced across levels.
 
 Determinism: every (seed, domain, file) pair has its own random stream, seeded from a string
 (hashed with SHA-512 by :mod:`random`, stable across runs and platforms). Held-out evaluation:
-rl_eval is drawn first; rl_train and sft redraw any sample whose (pixels, question) hash is in
-rl_eval, and pre-training redraws any image that rl_eval shows, so no eval item is seen in
-training.
+rl_eval is drawn first (unique by (pixels, question)); rl_train, sft and pre-training redraw any
+sample whose pixels rl_eval shows, so no eval image is seen in training — not even under another
+question: at the easy levels a question template is a paraphrase of the same item (counting's
+"How many red squares are there?" / "Count the red squares."), and an image seen in training
+with its answer would be recalled, not reasoned about, at evaluation.
 """
 
 from __future__ import annotations
@@ -131,12 +133,16 @@ class _DomainWriter:
             "has too few distinct items for the requested counts (lower --per-domain)")
 
     def _held_out(self, sample: Sample) -> bool:
+        """Whether rl_eval shows this sample's pixels (by content; a sample without pixels:
+        whether rl_eval holds its question)."""
+        if sample.frames:
+            return sample.image_key() in self.eval_images
         return sample.key() in self.eval_keys
 
     def _eval(self, n: int) -> None:
         rng = self._rng("eval")
         for i in range(n):
-            s = self._draw(rng, i, self._held_out, count=False)  # also keeps rl_eval unique
+            s = self._draw(rng, i, lambda s: s.key() in self.eval_keys, count=False)  # rl_eval unique
             self.eval_keys.add(s.key())
             self.eval_images.add(s.image_key())
             item = self.media.save(s, f"eval-{i:06d}")
@@ -167,17 +173,14 @@ class _DomainWriter:
     def _pretrain(self, n: int) -> None:
         rng = self._rng("pretrain")
 
-        def shown_in_eval(s: Sample) -> bool:
-            return s.image_key() in self.eval_images
-
         for i in range(n):
             rid, stem = f"{self.domain}-pretrain-{i:06d}", f"pretrain-{i:06d}"
-            s = self._draw(rng, i, shown_in_eval)
+            s = self._draw(rng, i, self._held_out)
             slot = i % 8
             if slot == 7:
                 record, kind = text_record(rid, s.text or s.caption), "text"
             elif slot == 6 and not s.video:
-                s2 = self._draw(rng, i + 1, shown_in_eval)
+                s2 = self._draw(rng, i + 1, self._held_out)
                 parts = [self.media.save(s, stem), text_item(s.caption),
                          self.media.save(s2, f"{stem}-2"), text_item(s2.caption)]
                 record, kind = pretrain_record(rid, "interleaved", parts), "interleaved"
