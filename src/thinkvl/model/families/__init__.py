@@ -14,6 +14,7 @@ from thinkvl.model.families.base import Family
 
 # name -> module; each module defines exactly one Family subclass with that name.
 _MODULES = {
+    "glm4v": "glm4v",
     "qwen2_vl": "qwen2_vl",
 }
 
