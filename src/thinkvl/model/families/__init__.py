@@ -16,6 +16,7 @@ from thinkvl.model.families.base import Family
 _MODULES = {
     "glm4v": "glm4v",
     "qwen2_vl": "qwen2_vl",
+    "qwen2_5_vl": "qwen2_5_vl",
 }
 
 # Families asked for that cannot be supported here, and why (the error a user sees).
