@@ -17,6 +17,7 @@ _MODULES = {
     "glm4v": "glm4v",
     "qwen2_vl": "qwen2_vl",
     "qwen2_5_vl": "qwen2_5_vl",
+    "qwen3_vl": "qwen3_vl",
 }
 
 # Families asked for that cannot be supported here, and why (the error a user sees).
