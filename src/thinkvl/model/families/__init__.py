@@ -18,6 +18,7 @@ _MODULES = {
     "qwen2_vl": "qwen2_vl",
     "qwen2_5_vl": "qwen2_5_vl",
     "qwen3_vl": "qwen3_vl",
+    "gemma3": "gemma3",
 }
 
 # Families asked for that cannot be supported here, and why (the error a user sees).
