@@ -19,6 +19,7 @@ _MODULES = {
     "qwen2_5_vl": "qwen2_5_vl",
     "qwen3_vl": "qwen3_vl",
     "gemma3": "gemma3",
+    "llava_onevision": "llava_onevision",
 }
 
 # Families asked for that cannot be supported here, and why (the error a user sees).
