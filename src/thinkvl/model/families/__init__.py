@@ -20,6 +20,7 @@ _MODULES = {
     "qwen3_vl": "qwen3_vl",
     "gemma3": "gemma3",
     "llava_onevision": "llava_onevision",
+    "internvl": "internvl",
 }
 
 # Families asked for that cannot be supported here, and why (the error a user sees).
