@@ -21,6 +21,7 @@ _MODULES = {
     "gemma3": "gemma3",
     "llava_onevision": "llava_onevision",
     "internvl": "internvl",
+    "idefics3": "idefics3",
 }
 
 # Families asked for that cannot be supported here, and why (the error a user sees).
