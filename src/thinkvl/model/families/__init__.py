@@ -22,6 +22,7 @@ _MODULES = {
     "llava_onevision": "llava_onevision",
     "internvl": "internvl",
     "idefics3": "idefics3",
+    "smolvlm": "smolvlm",
 }
 
 # Families asked for that cannot be supported here, and why (the error a user sees).
