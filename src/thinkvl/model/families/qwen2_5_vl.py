@@ -3,6 +3,8 @@
 Video temporal positions advance by ``tokens_per_second × second_per_grid_ts`` per frame pair,
 so the processor's ``second_per_grid_ts`` (temporal patch ÷ fps, one per video) must reach
 ``get_rope_index``: without it every video is positioned as if sampled at 2 fps.
+transformers 5.16–5.17 truncate a fractional ``second_per_grid_ts`` to an int (fixed in 5.18):
+there, above 2 fps (under 1 s per frame pair) every frame pair of a video gets the same time.
 """
 
 from __future__ import annotations
