@@ -40,3 +40,25 @@ def test_tiny_generation_config_stops_and_suppresses_per_the_adapter(tiny, name)
     out = model.generate(**encode(adapter, images=[image()]), max_new_tokens=12, do_sample=True,
                          temperature=5.0, top_k=0)
     assert not set(out[0, -12:].tolist()) & set(adapter.placeholder_ids)
+
+
+def test_generation_config_eos_ids_stop_and_are_never_suppressed(tiny):
+    """Qwen's checkpoints stop on ``<|endoftext|>`` too (their generation config says so), though
+    it is also the pad token: given the model, the adapter stops on it instead of suppressing it."""
+    from transformers import GenerationConfig
+
+    from thinkvl.model.families import adapter_for
+
+    model, processor, _ = tiny.load("qwen2_5_vl")
+    tok = processor.tokenizer
+    endoftext = tok.convert_tokens_to_ids("<|endoftext|>")
+    bare = adapter_for(model.config, processor)
+    assert endoftext not in bare.stop_ids and endoftext in bare.never_sample_ids  # it is the pad token
+
+    class Model:  # a checkpoint whose generation config lists both, like Qwen2.5-VL-7B-Instruct's
+        config = model.config
+        generation_config = GenerationConfig(eos_token_id=[tok.convert_tokens_to_ids("<|im_end|>"), endoftext])
+
+    adapter = adapter_for(Model(), processor)
+    assert adapter.stop_ids == [tok.convert_tokens_to_ids("<|im_end|>"), endoftext]
+    assert endoftext not in adapter.never_sample_ids

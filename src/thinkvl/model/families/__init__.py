@@ -66,7 +66,8 @@ def family_for(config) -> type[Family]:
     return get_family(config.model_type)
 
 
-def adapter_for(config, processor) -> Family:
-    """The adapter bound to this checkpoint's config and processor."""
-    config = getattr(config, "config", config)
-    return family_for(config)(config, processor)
+def adapter_for(model_or_config, processor) -> Family:
+    """The adapter bound to this checkpoint's config and processor (and, given a model, its
+    generation config, whose eos ids join the stop ids)."""
+    config = getattr(model_or_config, "config", model_or_config)
+    return family_for(config)(config, processor, getattr(model_or_config, "generation_config", None))

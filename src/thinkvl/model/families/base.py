@@ -78,10 +78,11 @@ class Family:
     prompt_only_tokens: ClassVar[tuple[str, ...]] = ()
     tiny: ClassVar[TinySpec | None] = None
 
-    def __init__(self, config, processor):
+    def __init__(self, config, processor, generation_config=None):
         self.config = config
         self.processor = processor
         self.tokenizer = processor.tokenizer
+        self.generation_config = generation_config
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config.model_type})"
@@ -93,12 +94,12 @@ class Family:
 
     @cached_property
     def stop_ids(self) -> list[int]:
-        """Ids that end a completion: the template's turn terminator, then the tokenizer's eos."""
-        ids = [self.turn_end.token_id]
-        eos = self.tokenizer.eos_token_id
-        if eos is not None and eos not in ids:
-            ids.append(eos)
-        return ids
+        """Ids that end a completion: the template's turn terminator, then the tokenizer's eos and
+        the checkpoint's generation-config eos ids (Qwen's lists ``<|endoftext|>`` too)."""
+        ids = [self.turn_end.token_id, self.tokenizer.eos_token_id]
+        eos = getattr(self.generation_config, "eos_token_id", None)
+        ids += eos if isinstance(eos, list) else [eos]
+        return [i for i in dict.fromkeys(ids) if i is not None]
 
     @property
     def completion_suffix(self) -> str:
