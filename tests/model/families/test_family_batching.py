@@ -9,6 +9,7 @@ from family_helpers import chat, encode, frames, image
 
 from thinkvl.model.families import FAMILIES
 from thinkvl.model.families.base import TOKEN_FIELDS
+from thinkvl.model.families.batching import Unit
 
 
 def image_samples(adapter) -> list[dict]:
@@ -92,3 +93,32 @@ def test_unequal_frame_counts_cannot_share_a_llava_onevision_batch(tiny):
     samples = [encode(adapter, videos=[frames(4)]), encode(adapter, videos=[frames(2)])]
     with pytest.raises(ValueError, match="pixel_values_videos: samples of shapes"):
         adapter.collate(samples)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_packed_rows_give_each_sample_its_own_logits(tiny, name):
+    """Two samples in one row, one in another: every sample's logits are those it has alone."""
+    model, _, adapter = tiny.load(name)
+    a = encode(adapter, images=[image(64, 48)])
+    b = encode(adapter, images=[image(40, 64, "blue"), image(64, 64)], text="Which is bigger?")
+    c = encode(adapter, text="Only words.")
+    rows = [[a, b], [c, a]]
+    if adapter.takes_video:
+        v = encode(adapter, videos=[frames(4)], fps=1.0)
+        rows += [[v, c, v]] if adapter.mixed_media else []
+    batch = adapter.pack(model, rows)
+    # What the processor gives one entry per row (the two-image sample ``b`` has one entry) stays
+    # one entry per row when packed, so a packed batch can still be split by rows.
+    per_row = {k for k, v in b.items() if k not in TOKEN_FIELDS and adapter.fields[k].unit is not Unit.TOKEN
+               and v.dim() >= 2 and v.shape[0] == 1}
+    for key in per_row:
+        assert batch[key].shape[0] == len(rows), key
+    with torch.no_grad():
+        together = model(**batch).logits
+        for r, row in enumerate(rows):
+            o = 0
+            for sample in row:
+                alone = model(**sample).logits[0]
+                n = alone.shape[0]
+                torch.testing.assert_close(together[r, o:o + n], alone, atol=1e-5, rtol=1e-5)
+                o += n

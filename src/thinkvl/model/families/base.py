@@ -18,7 +18,7 @@ import torch
 
 from thinkvl.format import add_nothink
 from thinkvl.model.families import chat, markers
-from thinkvl.model.families.batching import Field, Unit, collate_fields
+from thinkvl.model.families.batching import Field, Unit, collate_fields, pack_fields
 
 
 @dataclass(frozen=True)
@@ -247,7 +247,33 @@ class Family:
         return {"videos": videos, "video_metadata": meta, "do_sample_frames": False}
 
     def collate(self, parts: list[dict], padding_side: str = "right") -> dict:
+        """One sample per row (processor outputs of single samples), padded."""
         return collate_fields(parts, {**TOKEN_FIELDS, **self.fields}, self.tokenizer.pad_token_id, padding_side)
+
+    def pack(self, model, rows: list[list[dict]]) -> dict:
+        """Several samples per row, each seeing only itself: fields per ``pack_fields``, and
+        position ids restarting at every sample. M-RoPE positions come as ``(4, rows, width)``:
+        a plain text row first (from which transformers finds where samples start), then the
+        sample's own (t, h, w) positions; padding counts from 0 as a sample of its own. The batch
+        says ``use_cache=False``: with a cache (the default) transformers skips the packed-sequence
+        mask and every sample would attend to the ones before it in its row."""
+        batch = pack_fields(rows, {**TOKEN_FIELDS, **self.fields}, self.tokenizer.pad_token_id)
+        width = batch["input_ids"].shape[1]
+        dims = 4 if self.rope == "mrope" else 1
+        pos = torch.zeros((dims, len(rows), width), dtype=torch.long)
+        for r, row in enumerate(rows):
+            o = 0
+            for part in row:
+                n = part["input_ids"].shape[-1]
+                own = self.positions(model, {k: v for k, v in part.items() if k != "attention_mask"})
+                pos[0, r, o:o + n] = torch.arange(n)
+                if dims == 4:
+                    pos[1:, r, o:o + n] = own[:, 0]
+                o += n
+            pos[:, r, o:] = torch.arange(width - o)
+        batch["position_ids"] = pos if dims == 4 else pos[0]
+        batch["use_cache"] = False  # transformers finds packed samples only when no cache is kept
+        return batch
 
     # --- positions and decoding ----------------------------------------------------------------
     def positions(self, model, batch: dict) -> torch.Tensor:

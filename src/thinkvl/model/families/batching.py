@@ -7,8 +7,9 @@ declares every key its processor returns with the unit its first dimension count
 
 - ``TOKEN``: one row per sample, one column per token (``input_ids``, ``attention_mask``,
   ``mm_token_type_ids``, Gemma's ``token_type_ids``): padded along the sequence;
-- ``SAMPLE``: one entry per sample (``batch_num_images``; Idefics3's images, padded to the most
-  images of any sample);
+- ``ROW``: one entry per row of ``input_ids`` (Idefics3's images of that row, padded to the
+  most images of any row): a packed row's samples join along the second dimension;
+- ``SAMPLE``: one entry per sample, whatever the rows (LLaVA-OneVision's ``batch_num_images``);
 - ``IMAGE`` / ``VIDEO``: one entry per image / video (grids, ``image_sizes``,
   ``second_per_grid_ts``; LLaVA-OneVision's crops, padded to the most crops; its videos cannot
   be padded: the model would encode the padding frames, so unequal frame counts are an error);
@@ -29,6 +30,7 @@ import torch
 
 class Unit(str, Enum):
     TOKEN = "token"
+    ROW = "row"
     SAMPLE = "sample"
     IMAGE = "image"
     VIDEO = "video"
@@ -89,3 +91,29 @@ def collate_fields(parts: list[dict], fields: dict[str, Field], pad_token_id: in
                              "has no mask for padding them); batch samples with equal shapes together")
         out[key] = torch.cat([v.reshape(-1) if v.dim() == 0 else v for v in values], dim=0)
     return out
+
+
+def pack_fields(rows: list[list[dict]], fields: dict[str, Field], pad_token_id: int) -> dict:
+    """Several samples per row (sequence packing). Within a row, token fields are concatenated
+    along the sequence and ``ROW`` fields along their second dimension; rows are then collated
+    like samples (right-padded). Every other field keeps sample order across the whole batch.
+
+    No ``attention_mask`` is returned: with per-sample position ids and no mask, transformers
+    builds the block-diagonal (packed-sequence) mask itself.
+    """
+    merged, rest = [], []
+    for row in rows:
+        out: dict = {}
+        for key in {k for part in row for k in part}:
+            field = fields[key]
+            values = [_as_tensor(part[key]) for part in row if key in part]
+            if field.unit is Unit.TOKEN:
+                out[key] = torch.cat(values, dim=-1)
+            elif field.unit is Unit.ROW:
+                out[key] = torch.cat(values, dim=1)
+        merged.append(out)
+        rest += [{k: v for k, v in part.items() if fields[k].unit not in (Unit.TOKEN, Unit.ROW)} for part in row]
+    batch = collate_fields(merged, fields, pad_token_id)
+    batch.update(collate_fields([r for r in rest if r], fields, pad_token_id) if any(rest) else {})
+    batch.pop("attention_mask", None)
+    return batch

@@ -1,8 +1,9 @@
 """Idefics3: ``User:`` / ``Assistant:`` turns ended by ``<end_of_utterance>``, a SigLIP tower whose
 patches are pixel-shuffled by a connector, images split into a grid of tiles plus a global view.
 
-- ``pixel_values`` is per *sample*: ``(samples, most images in the batch, 3, H, W)``, padded with
-  empty images, with ``pixel_attention_mask`` marking real pixels: both pad along dim 1.
+- ``pixel_values`` is per *row*: ``(rows, most images in a row, 3, H, W)``, padded with empty
+  images (the model drops all-zero ones), with ``pixel_attention_mask`` marking real pixels; image
+  features fill the ``<image>`` tokens in order, so a packed row lists its samples' images in turn.
 - Each tile is ``image_seq_len`` ``<image>`` tokens wrapped in ``<fake_token_around_image>`` and a
   ``<row_i_col_j>`` / ``<global-img>`` tag: all scaffolding, never sampled.
 - The template writes ``Assistant:`` to generate, but ``Assistant: `` before a finished turn's
@@ -73,7 +74,7 @@ class Idefics3(Family):
     vision_modules = ("model.vision_model",)
     projector_modules = ("model.connector",)
     language_module = "model.text_model"
-    fields = {"pixel_values": Field(Unit.SAMPLE, pad=0.0), "pixel_attention_mask": Field(Unit.SAMPLE, pad=False)}
+    fields = {"pixel_values": Field(Unit.ROW, pad=0.0), "pixel_attention_mask": Field(Unit.ROW, pad=False)}
     placeholder_config_attrs = ("image_token_id",)
     placeholder_processor_attrs = ("image_token", "fake_image_token", "global_image_tag", "global_image_token")
     tiny = TinySpec("idefics3", TokenizerSpec(special=(*LLAMA3_SPECIAL, *IMAGE_SPECIAL), eos="<|end_of_text|>",
