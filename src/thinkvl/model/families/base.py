@@ -57,8 +57,8 @@ class Family:
     model_types: ClassVar[tuple[str, ...]]
     model_class: ClassVar[str]
     takes_video: ClassVar[bool] = False
-    # One sample may hold images and videos together (GLM-4.1V: no, its video frames reuse the
-    # image placeholder, so a forward pass holds one kind).
+    # Images and videos may share a sample and a forward pass. GLM-4.1V: no (its video frames
+    # reuse the image placeholder); SmolVLM: no (video frames overwrite the images' pixels).
     mixed_media: ClassVar[bool] = True
     trust_remote_code: ClassVar[bool] = False
     rope: ClassVar[str] = "1d"  # or "mrope": positions from the model's get_rope_index
