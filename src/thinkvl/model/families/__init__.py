@@ -9,6 +9,7 @@ decoding loop applies, and which modules are the vision tower and projector (``b
 from __future__ import annotations
 
 from importlib import import_module
+from weakref import WeakKeyDictionary
 
 from thinkvl.model.families.base import Family
 
@@ -68,6 +69,47 @@ def family_for(config) -> type[Family]:
 
 def adapter_for(model_or_config, processor) -> Family:
     """The adapter bound to this checkpoint's config and processor (and, given a model, its
-    generation config, whose eos ids join the stop ids)."""
+    generation config, whose eos ids join the stop ids). One adapter per (processor, model or
+    config) is kept, so the chat template is rendered once, not per sample."""
     config = getattr(model_or_config, "config", model_or_config)
-    return family_for(config)(config, processor, getattr(model_or_config, "generation_config", None))
+    generation = getattr(model_or_config, "generation_config", None)
+    kept = _ADAPTERS.setdefault(processor, [])
+    for owner, adapter in kept:
+        if owner is model_or_config and adapter.config is config:
+            return adapter
+    adapter = family_for(config)(config, processor, generation)
+    kept.append((model_or_config, adapter))
+    del kept[:-4]  # a processor meets few models; keep the last ones
+    return adapter
+
+
+# processor -> [(model or config, adapter)]; weak on the processor (eval caps copy processors).
+_ADAPTERS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def family_of_processor(processor) -> type[Family]:
+    """The family whose processor class ``processor`` is (encoding needs no model config)."""
+    name = type(processor).__name__
+    for module in _MODULES.values():
+        cls = _family_class(module)
+        if name in cls.processor_classes:
+            return cls
+    raise ValueError(f"no thinkvl adapter for processor {name}; supported families: {', '.join(FAMILIES)} "
+                     "(pass the adapter, adapter_for(model, processor), where a model is at hand)")
+
+
+def as_adapter(processor_or_adapter, model=None) -> Family:
+    """An adapter from what a caller holds: an adapter as is; a processor with its model (the
+    checkpoint's adapter); a processor alone (the family from its processor class, no config:
+    enough to encode, collate and read the chat template)."""
+    if isinstance(processor_or_adapter, Family):
+        return processor_or_adapter
+    if model is not None:
+        return adapter_for(model, processor_or_adapter)
+    kept = _ADAPTERS.setdefault(processor_or_adapter, [])
+    for owner, adapter in kept:
+        if owner is None:
+            return adapter
+    adapter = family_of_processor(processor_or_adapter)(None, processor_or_adapter)
+    kept.append((None, adapter))
+    return adapter

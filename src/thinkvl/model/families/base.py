@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from thinkvl.format import add_nothink
+from thinkvl.format import THINK_CLOSE, THINK_OPEN, add_nothink
 from thinkvl.model.families import chat, markers
 from thinkvl.model.families.batching import Field, Unit, collate_fields, pack_fields
 
@@ -50,12 +50,33 @@ class TinySpec:
 TOKEN_FIELDS = {"input_ids": Field(Unit.TOKEN), "attention_mask": Field(Unit.TOKEN)}
 
 
+def video_metadata(frames: int, fps: float, timestamps: list[float] | None = None):
+    """``VideoMetadata`` of already-sampled frames. Without ``timestamps`` the frames are ``fps``
+    apart from 0. With them, each frame's time is exact (a millisecond index into a 1000-fps
+    source: GLM-4.1V, Qwen3-VL and SmolVLM write these times into the prompt) and the source's
+    length is chosen so the *sampled* rate is the clip's own (Qwen2.5-VL's ``second_per_grid_ts``
+    = temporal patch ÷ that rate places frames in absolute time)."""
+    from transformers.video_utils import VideoMetadata
+
+    if timestamps is None:
+        return VideoMetadata(total_num_frames=frames, fps=fps, duration=frames / fps,
+                             frames_indices=list(range(frames)))
+    if len(timestamps) != frames:
+        raise ValueError(f"{len(timestamps)} timestamps for {frames} frames")
+    ms = [round(t * 1000) for t in timestamps]
+    distinct = sorted(set(ms))
+    rate = (len(distinct) - 1) * 1000 / (distinct[-1] - distinct[0]) if len(distinct) > 1 else fps
+    total = max(ms[-1] + 1, round(frames * 1000 / rate))
+    return VideoMetadata(total_num_frames=total, fps=1000.0, duration=total / 1000, frames_indices=ms)
+
+
 class Family:
     """The adapter of one VLM family. Subclasses set the class attributes; see ``families/*.py``."""
 
     name: ClassVar[str]
     model_types: ClassVar[tuple[str, ...]]
     model_class: ClassVar[str]
+    processor_classes: ClassVar[tuple[str, ...]] = ()  # finds the family from a processor alone
     takes_video: ClassVar[bool] = False
     # Images and videos may share a sample and a forward pass. GLM-4.1V: no (its video frames
     # reuse the image placeholder); SmolVLM: no (video frames overwrite the images' pixels).
@@ -171,11 +192,52 @@ class Family:
         return self._config_id("video_token_id", "video_token_index")
 
     def _config_id(self, *names: str) -> int | None:
+        """From the model config; an adapter made from a processor alone (no config) asks the
+        processor, which knows the same ids."""
         for name in names:
             value = getattr(self.config, name, None)
             if value is not None:
                 return int(value)
+        if self.config is None:
+            value = getattr(self.processor, names[0], None)
+            if isinstance(value, int):
+                return value
         return None
+
+    # --- completions ---------------------------------------------------------------------------
+    def completion_text(self, completion: str, end: bool = True) -> str:
+        """What a training completion is, as text after the rendered generation prompt: the
+        template's ``assistant_lead`` (Idefics3's space after ``Assistant:``), the completion
+        without the ``<think>`` a template already opened (Qwen3-VL Thinking), then the turn
+        terminator (``end``), which is what the model must learn to stop with."""
+        opened = self.thinking.opened if self.thinking.mode == "opens_think" else ""
+        if opened and completion.startswith(THINK_OPEN):
+            completion = completion[len(THINK_OPEN):]
+            if opened.endswith("\n") and completion.startswith("\n"):
+                completion = completion[1:]
+        return (self.assistant_lead or "") + completion + (self.completion_suffix if end else "")
+
+    @property
+    def opened_prefix(self) -> str:
+        """Text to put back before a decoded completion so readers see the whole protocol: the
+        ``<think>`` (and newline) the template wrote into the prompt, where it opens one."""
+        return self.thinking.opened if self.thinking.mode == "opens_think" else ""
+
+    def think_closed(self, ids: list[int]) -> bool:
+        """Whether completion ``ids`` closed their think block: by id where ``</think>`` is one
+        token, else by text (a marker split into pieces is matched as text, never as ids)."""
+        close = self.markers()[THINK_CLOSE]
+        if close.single:
+            return close.ids[0] in ids
+        return THINK_CLOSE in self.tokenizer.decode(ids, skip_special_tokens=False)
+
+    def batch_key(self, sample) -> tuple:
+        """Samples whose keys differ cannot share one forward pass (``sample``: an ``Encoded``).
+        Families that cannot mix images and videos in a pass (``mixed_media`` False) split by
+        kind; others put everything together."""
+        if self.mixed_media:
+            return ()
+        return ("video",) if sample.has_video else ("image",)
 
     def direct_prompt(self, prompt: list[dict]) -> tuple[list[dict], dict]:
         """``prompt`` asking for a direct answer, and the template keyword arguments to render it
@@ -217,6 +279,21 @@ class Family:
         ids = torch.as_tensor(input_ids)
         return int(torch.isin(ids, torch.tensor(self.feature_ids)).sum())
 
+    def frame_tokens(self, height: int, width: int) -> float:
+        """Vision tokens one video frame of this size costs, counted by running the processor on
+        two blank frames (every family resizes, tiles or pools frames its own way)."""
+        from PIL import Image
+
+        cache = self.__dict__.setdefault("_frame_tokens", {})
+        if (height, width) not in cache:
+            text = chat.render(self.processor, [{"role": "user", "content": [{"type": "video", "video": "v"}]}],
+                               generation=True)
+            blank = [Image.new("RGB", (width, height)) for _ in range(2)]
+            enc = self.processor(text=[text], return_tensors="pt", add_special_tokens=False,
+                                 **self.media_kwargs(videos=[blank]))
+            cache[(height, width)] = self.vision_tokens(enc["input_ids"][0]) / 2
+        return cache[(height, width)]
+
     def budget(self) -> VisionBudget:
         raise NotImplementedError(f"{type(self).__name__} declares no vision budget")
 
@@ -224,7 +301,8 @@ class Family:
         """Set the processor so one image takes at most ``tokens`` vision tokens."""
         raise NotImplementedError(f"{type(self).__name__} cannot cap its image tokens by a processor setting")
 
-    def media_kwargs(self, images: list | None = None, videos: list[list] | None = None, fps: float = 2.0) -> dict:
+    def media_kwargs(self, images: list | None = None, videos: list[list] | None = None, fps: float = 2.0,
+                     timestamps: list | None = None) -> dict:
         """Processor keyword arguments for *one sample's* images and videos. Images go in one
         nested list: processors that count images per sample (LLaVA-OneVision's
         ``batch_num_images``: several images get base views only; Idefics3's per-sample tiles)
@@ -233,17 +311,16 @@ class Family:
         if images:
             kwargs["images"] = [list(images)]
         if videos:
-            kwargs.update(self.video_kwargs(videos, fps))
+            kwargs.update(self.video_kwargs(videos, fps, timestamps))
         return kwargs
 
-    def video_kwargs(self, videos: list[list], fps: float) -> dict:
-        """Processor keyword arguments that hand over already-sampled frames at ``fps``."""
+    def video_kwargs(self, videos: list[list], fps: float, timestamps: list | None = None) -> dict:
+        """Processor keyword arguments that hand over already-sampled frames: at ``fps``, or at
+        their own times (``timestamps[i]``: seconds of each frame of video i, or None)."""
         if not self.takes_video:
             raise ValueError(f"{self.name} takes no video; a video record cannot be used with this model")
-        from transformers.video_utils import VideoMetadata
-
-        meta = [VideoMetadata(total_num_frames=len(v), fps=fps, duration=len(v) / fps,
-                              frames_indices=list(range(len(v)))) for v in videos]
+        times = timestamps or [None] * len(videos)
+        meta = [video_metadata(len(v), fps, t) for v, t in zip(videos, times, strict=True)]
         return {"videos": videos, "video_metadata": meta, "do_sample_frames": False}
 
     def collate(self, parts: list[dict], padding_side: str = "right") -> dict:

@@ -73,6 +73,8 @@ def collate_fields(parts: list[dict], fields: dict[str, Field], pad_token_id: in
     for key in sorted(keys):
         field = fields[key]
         values = [_as_tensor(p[key]) for p in parts if key in p]
+        if field.unit in (Unit.TOKEN, Unit.ROW) and len(values) < len(parts):
+            values = _fill_rows(parts, key, values[0], field)
         if field.unit is Unit.TOKEN:
             width = max(v.shape[-1] for v in values)
             fill = pad_token_id if key == "input_ids" else 0
@@ -90,6 +92,20 @@ def collate_fields(parts: list[dict], fields: dict[str, Field], pad_token_id: in
             raise ValueError(f"{key}: samples of shapes {sorted(shapes)} cannot share a batch (this family's model "
                              "has no mask for padding them); batch samples with equal shapes together")
         out[key] = torch.cat([v.reshape(-1) if v.dim() == 0 else v for v in values], dim=0)
+    return out
+
+
+def _fill_rows(parts: list[dict], key: str, like: torch.Tensor, field: Field) -> list[torch.Tensor]:
+    """Per-row values of ``key`` where some rows lack it: a token field is 0 over such a row's
+    tokens; a ``ROW`` field gets one empty entry (all ``pad``: Idefics3 drops all-zero images)."""
+    out = []
+    for p in parts:
+        if key in p:
+            out.append(_as_tensor(p[key]))
+        elif field.unit is Unit.TOKEN:
+            out.append(like.new_zeros((1, _as_tensor(p["input_ids"]).shape[-1])))
+        else:
+            out.append(like.new_full((1, 1, *like.shape[2:]), field.pad if field.pad is not None else 0))
     return out
 
 

@@ -71,6 +71,7 @@ class Gemma3(Family):
     name = "gemma3"
     model_types = ("gemma3",)
     model_class = "Gemma3ForConditionalGeneration"
+    processor_classes = ("Gemma3Processor",)
     vision_modules = ("model.vision_tower",)
     projector_modules = ("model.multi_modal_projector",)
     fields = {"token_type_ids": Field(Unit.TOKEN), "pixel_values": Field(Unit.TILE)}

@@ -71,6 +71,7 @@ class Idefics3(Family):
     name = "idefics3"
     model_types = ("idefics3",)
     model_class = "Idefics3ForConditionalGeneration"
+    processor_classes = ("Idefics3Processor",)
     vision_modules = ("model.vision_model",)
     projector_modules = ("model.connector",)
     language_module = "model.text_model"

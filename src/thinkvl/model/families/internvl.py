@@ -49,6 +49,7 @@ class InternVL(Family):
     name = "internvl"
     model_types = ("internvl",)
     model_class = "InternVLForConditionalGeneration"
+    processor_classes = ("InternVLProcessor",)
     takes_video = True
     vision_modules = ("model.vision_tower",)
     projector_modules = ("model.multi_modal_projector",)

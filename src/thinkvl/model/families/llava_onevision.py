@@ -74,6 +74,7 @@ class LlavaOneVision(Family):
     name = "llava_onevision"
     model_types = ("llava_onevision",)
     model_class = "LlavaOnevisionForConditionalGeneration"
+    processor_classes = ("LlavaOnevisionProcessor",)
     takes_video = True
     vision_modules = ("model.vision_tower",)
     projector_modules = ("model.multi_modal_projector", "model.image_newline")
@@ -106,4 +107,10 @@ class LlavaOneVision(Family):
         if not keep:
             raise ValueError(f"llava_onevision: even the smallest crop grid takes more than {tokens} tokens")
         self.processor.image_processor.image_grid_pinpoints = keep
-        self.config.image_grid_pinpoints = keep
+        if self.config is not None:  # the model unpads by the same list
+            self.config.image_grid_pinpoints = keep
+
+    def batch_key(self, sample) -> tuple:
+        """A video shares a forward pass only with videos of as many frames (no frame mask)."""
+        videos = sample.vision.get("pixel_values_videos")
+        return () if videos is None else ("frames", int(videos.shape[1]))

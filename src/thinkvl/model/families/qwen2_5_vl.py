@@ -51,6 +51,7 @@ class Qwen25VL(Qwen2VL):
     name = "qwen2_5_vl"
     model_types = ("qwen2_5_vl",)
     model_class = "Qwen2_5_VLForConditionalGeneration"
+    processor_classes = ("Qwen2_5_VLProcessor",)
     fields = {**Qwen2VL.fields, "second_per_grid_ts": Field(Unit.VIDEO)}
     tiny = TinySpec("qwen2_5_vl", TokenizerSpec(special=QWEN2_SPECIAL, added=QWEN25_ADDED, eos="<|im_end|>",
                                                 pad="<|endoftext|>"), _config, _processor)

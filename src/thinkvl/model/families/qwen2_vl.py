@@ -84,6 +84,7 @@ class Qwen2VL(Family):
     name = "qwen2_vl"
     model_types = ("qwen2_vl",)
     model_class = "Qwen2VLForConditionalGeneration"
+    processor_classes = ("Qwen2VLProcessor",)
     takes_video = True
     rope = "mrope"
     vision_modules = ("model.visual",)

@@ -56,6 +56,7 @@ class Qwen3VL(Qwen2VL):
     name = "qwen3_vl"
     model_types = ("qwen3_vl",)
     model_class = "Qwen3VLForConditionalGeneration"
+    processor_classes = ("Qwen3VLProcessor",)
     vision_modules = ("model.visual",)
     projector_modules = ("model.visual.merger", "model.visual.deepstack_merger_list")
     tiny = TinySpec("qwen3_vl", TokenizerSpec(special=QWEN2_SPECIAL, added=QWEN3_ADDED, eos="<|im_end|>",

@@ -49,6 +49,7 @@ class SmolVLM(Idefics3):
     name = "smolvlm"
     model_types = ("smolvlm",)
     model_class = "SmolVLMForConditionalGeneration"
+    processor_classes = ("SmolVLMProcessor",)
     takes_video = True
     mixed_media = False  # image and video pixels share the ``pixel_values`` key: the video's overwrite them
     placeholder_processor_attrs = ("image_token", "fake_image_token", "global_image_token")
@@ -56,7 +57,7 @@ class SmolVLM(Idefics3):
                                              pad="<|im_end|>", bos="<|im_start|>", unk="<|endoftext|>"),
                     _config, _processor)
 
-    def video_kwargs(self, videos: list[list], fps: float) -> dict:
+    def video_kwargs(self, videos: list[list], fps: float, timestamps: list | None = None) -> dict:
         """SmolVLM's processor counts videos per sample: one sample's videos go in one inner list."""
-        kwargs = super().video_kwargs(videos, fps)
+        kwargs = super().video_kwargs(videos, fps, timestamps)
         return {**kwargs, "videos": [kwargs["videos"]], "video_metadata": [kwargs["video_metadata"]]}
