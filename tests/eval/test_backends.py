@@ -147,7 +147,7 @@ def test_openai_backend_retries_then_gives_up(server, eval_file, tmp_path):
     broken = _Flaky(server.url, n=100, status=400)
     try:
         r = evaluate(OpenAIBackend(broken.url, OpenAISettings(backoff_s=0.01)), None, records,
-                     sampling=GEN, out_dir=tmp_path / "b")
+                     generation=GEN, out_dir=tmp_path / "b")
         assert r.overall.failed == 2 and r.generated == 0  # not stored: the next run retries
         assert broken.state["seen"] == 2  # a 400 is not retried
         assert not (tmp_path / "b" / "predictions.jsonl").exists()
