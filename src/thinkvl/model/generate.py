@@ -68,20 +68,22 @@ def trim_at_eos(ids: list[int], eos: set[int], pad_id: int) -> tuple[list[int], 
 
 
 def encode_prompts(processor, prompts: list[list[dict]], think: bool = True, base_dirs: list | None = None,
-                   media: list[Media] | None = None, wheres: list | None = None) -> list[Encoded]:
+                   media: list[Media] | None = None, wheres: list | None = None,
+                   template_kwargs: list | None = None) -> list[Encoded]:
     """Each chat prompt as model input (``think=False``: direct mode, the family's way), media
-    loaded once; ``wheres[i]`` names prompt i in errors (its file:line)."""
+    loaded once; ``wheres[i]`` names prompt i in errors (its file:line); ``template_kwargs[i]``:
+    chat-template arguments of prompt i (a caller that applied the mode itself)."""
     adapter = as_adapter(processor)
     encoded = []
     for i, prompt in enumerate(prompts):
-        template_kwargs: dict = {}
+        kwargs: dict = dict(template_kwargs[i]) if template_kwargs is not None else {}
         if not think:
-            prompt, template_kwargs = adapter.direct_prompt(prompt)
+            prompt, kwargs = adapter.direct_prompt(prompt)
         med = media[i] if media is not None and media[i] is not None else None
         if med is None:
             med = collect_media(prompt, base_dirs[i] if base_dirs is not None else None)
         where = wheres[i] if wheres is not None and wheres[i] else f"prompt {i}"
-        encoded.append(encode_sample(adapter, prompt, None, media=med, where=where, template_kwargs=template_kwargs))
+        encoded.append(encode_sample(adapter, prompt, None, media=med, where=where, template_kwargs=kwargs))
     return encoded
 
 
@@ -99,13 +101,8 @@ def generate(model, processor, prompts: list[list[dict]], settings: GenerationSe
         dirs = base_dirs[start:start + batch_size] if base_dirs is not None else None
         meds = media[start:start + batch_size] if media is not None else None
         where = wheres[start:start + batch_size] if wheres is not None else None
-        if template_kwargs is None:
-            encoded = encode_prompts(adapter, chunk, think, dirs, meds, where)
-        else:
-            encoded = [encode_sample(adapter, p, None, media=m if m is not None else collect_media(p, d), where=w,
-                                     template_kwargs=kw)
-                       for p, m, d, w, kw in zip(chunk, meds or [None] * len(chunk), dirs or [None] * len(chunk),
-                                                 where or [None] * len(chunk), template_kwargs[start:start + batch_size])]
+        kwargs = template_kwargs[start:start + batch_size] if template_kwargs is not None else None
+        encoded = encode_prompts(adapter, chunk, think, dirs, meds, where, kwargs)
         results.extend(decode(model, adapter, encoded, 1, settings))
     return results
 

@@ -75,3 +75,21 @@ def encode(adapter, images: list | None = None, videos: list | None = None, fps:
     rendered = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False, **render_kwargs)
     kwargs = adapter.media_kwargs(images, videos, fps)
     return dict(processor(text=[rendered], return_tensors="pt", add_special_tokens=False, **kwargs))
+
+
+def records_for(world, name: str, file: str, per_domain: int | None = None) -> str:
+    """``file`` of the world with the records ``name`` can take (no video for image-only
+    families; the first ``per_domain`` of each domain), written beside it (media paths stay
+    relative to the world)."""
+    import json
+
+    from thinkvl.model.families import get_family
+
+    rows = [json.loads(line) for line in (world / file).read_text().splitlines() if line.strip()]
+    if not get_family(name).takes_video:
+        rows = [r for r in rows if r.get("domain") != "video"]
+    if per_domain:
+        rows = [r for r in rows if sum(x["domain"] == r["domain"] for x in rows[:rows.index(r) + 1]) <= per_domain]
+    out = world / f"{name}_{per_domain or 'all'}_{file}"
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(out)

@@ -83,6 +83,10 @@ class Family:
     mixed_media: ClassVar[bool] = True
     trust_remote_code: ClassVar[bool] = False
     rope: ClassVar[str] = "1d"  # or "mrope": positions from the model's get_rope_index
+    # How thinkvl hands this family's prompts to vLLM as token ids (``model.vllm_inputs``): "glm"
+    # (GLM-4.1V's image spans and timestamped video spans), "runs" (each run of an item's
+    # placeholder tokens back to one, Qwen2-VL / Qwen2.5-VL), or None: not through vLLM here.
+    vllm_placeholders: ClassVar[str | None] = None
     # Dotted module (or parameter) paths from the top model: the vision encoder, the bridge into
     # the language model, and the language model itself (per-part learning rates, freezing).
     vision_modules: ClassVar[tuple[str, ...]] = ()

@@ -18,6 +18,7 @@ class Glm4V(Qwen2VL):
     model_types = ("glm4v",)
     model_class = "Glm4vForConditionalGeneration"
     processor_classes = ("Glm4vProcessor",)
+    vllm_placeholders = "glm"
     mixed_media = False
     vision_modules = ("model.visual",)
     projector_modules = ("model.visual.downsample", "model.visual.merger")

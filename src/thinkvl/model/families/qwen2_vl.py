@@ -85,6 +85,7 @@ class Qwen2VL(Family):
     model_types = ("qwen2_vl",)
     model_class = "Qwen2VLForConditionalGeneration"
     processor_classes = ("Qwen2VLProcessor",)
+    vllm_placeholders = "runs"
     takes_video = True
     rope = "mrope"
     vision_modules = ("model.visual",)

@@ -57,6 +57,7 @@ class Qwen3VL(Qwen2VL):
     model_types = ("qwen3_vl",)
     model_class = "Qwen3VLForConditionalGeneration"
     processor_classes = ("Qwen3VLProcessor",)
+    vllm_placeholders = None
     vision_modules = ("model.visual",)
     projector_modules = ("model.visual.merger", "model.visual.deepstack_merger_list")
     tiny = TinySpec("qwen3_vl", TokenizerSpec(special=QWEN2_SPECIAL, added=QWEN3_ADDED, eos="<|im_end|>",
