@@ -19,7 +19,6 @@ from transformers import (
 from thinkvl.model.families.base import Family, TinySpec, VisionBudget
 from thinkvl.model.families.batching import Field, Unit
 from thinkvl.model.families.tiny import (
-    TEXT_HEADS,
     TEXT_HIDDEN,
     TEXT_INTERMEDIATE,
     TEXT_KV_HEADS,
@@ -43,13 +42,18 @@ TINY_IMAGE_TOKENS, TINY_VIDEO_TOKENS = 64, 256
 MIN_SIDE = 32
 
 
+# Qwen2-VL / Qwen2.5-VL's tiny text model has head dimension 32 (64 / 2 heads): vLLM's CPU attention
+# kernels take no smaller one, and these two families are served through vLLM (``vllm_placeholders``).
+QWEN_HEADS = 2
+
+
 def qwen_text(tokenizer, **extra) -> dict:
-    """The tiny text model: M-RoPE sections over half the head dimension (64 / 4 heads → 8)."""
+    """The tiny text model: M-RoPE sections over half the head dimension (64 / 2 heads → 16)."""
     return dict(vocab_size=len(tokenizer), hidden_size=TEXT_HIDDEN, intermediate_size=TEXT_INTERMEDIATE,
-                num_hidden_layers=TEXT_LAYERS, num_attention_heads=TEXT_HEADS, num_key_value_heads=TEXT_KV_HEADS,
+                num_hidden_layers=TEXT_LAYERS, num_attention_heads=QWEN_HEADS, num_key_value_heads=TEXT_KV_HEADS,
                 max_position_embeddings=4096, pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id,
-                rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+                rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]},
                 **extra)
 
 

@@ -36,6 +36,7 @@ QWEN3_ADDED = (*QWEN25_ADDED, "<tool_response>", "</tool_response>", "<think>", 
 
 def _config(tokenizer) -> Qwen3VLConfig:
     text = qwen_text(tokenizer, head_dim=16)
+    text.update(num_attention_heads=4)  # Qwen3-VL's explicit head_dim, 4 heads (not served through vLLM here)
     text["rope_parameters"] = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 2, 2],
                                "mrope_interleaved": True}
     vision = dict(depth=2, hidden_size=VISION_HIDDEN, intermediate_size=2 * VISION_HIDDEN, num_heads=VISION_HEADS,
