@@ -36,7 +36,7 @@ from functools import partial
 import torch
 from transformers.cache_utils import Cache
 
-from thinkvl.format import FORCE_ANSWER_SUFFIX
+from thinkvl.format import FORCE_ANSWER_SUFFIX, THINK_CLOSE
 from thinkvl.model.compat import cache_kwargs, returned_cache
 from thinkvl.model.families import as_adapter
 from thinkvl.model.inputs import IGNORE, Encoded, collate, group_by_modality
@@ -76,11 +76,11 @@ def extend_sample(sample: Encoded, ids: list[int], trainable: list[bool] | None 
     return sample.extended(list(ids), [t if k else IGNORE for t, k in zip(ids, keep)])
 
 
-def completion_text(adapter, ids: list[int], stops: set[int]) -> str:
-    """Decoded completion for readers: stop tokens dropped, and the ``<think>`` a template opened
-    in the prompt put back in front (``Family.opened_prefix``)."""
+def completion_text(adapter, ids: list[int], stops: set[int], prompt: Encoded | None = None) -> str:
+    """Decoded completion for readers: stop tokens dropped, and what the rendered prompt already
+    held of the response (an opened ``<think>``: ``Encoded.response_prefix``) put back in front."""
     text = adapter.tokenizer.decode([t for t in ids if t not in stops], skip_special_tokens=False)
-    return adapter.opened_prefix + text
+    return (prompt.response_prefix if prompt is not None else adapter.opened_prefix) + text
 
 
 DECODE_ATTENTION = "thinkvl_decode"
@@ -172,11 +172,12 @@ class Row:
     answering: bool = False  # past the think budget
     sampled: int = 0  # tokens sampled in the current phase
     queue: list[int] = field(default_factory=list)  # forced tokens still to feed
+    closed_in_prompt: bool = False  # the prompt already closed the think block (enable_thinking=False)
 
     def end_thinking(self, b: Budgets) -> bool:
         """The think budget is used up: force the answer; True when nothing more is generated."""
         self.answering, self.sampled = True, 0
-        if not b.closed(self.ids):
+        if not (self.closed_in_prompt or b.closed(self.ids)):
             self.forced = True
             if b.answer == 0:  # nothing more to generate: the suffix closes the sample
                 self.ids += b.suffix
@@ -201,6 +202,10 @@ class Row:
         if not self.answering and self.sampled >= b.think:
             return self.end_thinking(b)
         return self.answering and self.sampled >= b.answer
+
+
+def new_rows(prompts: list[Encoded], n: int) -> list[Row]:
+    return [Row(closed_in_prompt=THINK_CLOSE in p.response_prefix) for p in prompts for _ in range(n)]
 
 
 def budgets_for(model, adapter, settings: GenerationSettings) -> Budgets:
@@ -229,7 +234,7 @@ def decode(model, adapter, prompts: list[Encoded], n: int, settings: GenerationS
     tokenizer = adapter.tokenizer
     pad_id = tokenizer.pad_token_id
     budgets = budgets_for(model, adapter, settings)
-    rows = [Row() for _ in range(len(prompts) * n)]
+    rows = new_rows(prompts, n)
 
     # Prefill each group of prompts one forward can take, then repeat every prompt's cache n times.
     capacity = (max(len(p.input_ids) for p in prompts) + budgets.think + len(budgets.suffix)
@@ -302,6 +307,6 @@ def decode(model, adapter, prompts: list[Encoded], n: int, settings: GenerationS
             logits = out.logits[:, -1]
             next_pos = next_pos + 1
 
-    return [Completion(text=completion_text(adapter, row.ids, budgets.eos), token_ids=row.ids, forced=row.forced, truncated=not row.finished,
+    return [Completion(text=completion_text(adapter, row.ids, budgets.eos, prompts[k // n]), token_ids=row.ids, forced=row.forced, truncated=not row.finished,
                        sample=extend_sample(prompts[k // n], row.ids, trainable=row.trainable))
             for k, row in enumerate(rows)]

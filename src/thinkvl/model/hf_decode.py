@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from thinkvl.model.decoding import Budgets, Completion, Row, budgets_for, completion_text, extend_sample
+from thinkvl.model.decoding import Budgets, Completion, budgets_for, completion_text, extend_sample, new_rows
 from thinkvl.model.inputs import Encoded, collate, group_by_modality
 from thinkvl.model.settings import GenerationSettings
 from thinkvl.model.suppress import never_sample_ids
@@ -51,7 +51,7 @@ def decode_with_generate(model, adapter, prompts: list[Encoded], n: int,
                          settings: GenerationSettings) -> list[Completion]:
     """``decoding.decode``'s result, computed with ``generate`` (prompt-major, n per prompt)."""
     b = budgets_for(model, adapter, settings)
-    rows = [Row() for _ in range(len(prompts) * n)]
+    rows = new_rows(prompts, n)
     done = [row.end_thinking(b) if b.think == 0 else False for row in rows]
     if b.think > 0:
         first = _generate(model, adapter, [p for p in prompts for _ in range(n)], b.think, settings, b)
@@ -74,7 +74,8 @@ def decode_with_generate(model, adapter, prompts: list[Encoded], n: int,
             for token in ids:
                 if rows[k].take(token, b):
                     break
-    return [Completion(text=completion_text(adapter, row.ids, b.eos), token_ids=row.ids, forced=row.forced,
+    return [Completion(text=completion_text(adapter, row.ids, b.eos, prompts[k // n]), token_ids=row.ids,
+                       forced=row.forced,
                        truncated=not row.finished,
                        sample=extend_sample(prompts[k // n], row.ids, trainable=row.trainable))
             for k, row in enumerate(rows)]

@@ -83,6 +83,7 @@ class Encoded:
     vision: dict = field(default_factory=dict)
     videos: int = 0  # videos in the prompt (SmolVLM's frames share ``pixel_values`` with images)
     images: int = 0  # images in the prompt (budgets are per image)
+    response_prefix: str = ""  # response text the rendered prompt already holds (an opened <think>)
 
     def __post_init__(self):
         if not isinstance(self.token_fields, dict):
@@ -104,7 +105,8 @@ class Encoded:
         """This sample followed by ``ids`` (per-token fields 0 over them)."""
         return Encoded(input_ids=self.input_ids + ids, labels=self.labels + labels,
                        token_fields={k: v + [0] * len(ids) for k, v in self.token_fields.items()},
-                       prompt_len=self.prompt_len, vision=self.vision, videos=self.videos, images=self.images)
+                       prompt_len=self.prompt_len, vision=self.vision, videos=self.videos, images=self.images,
+                       response_prefix=self.response_prefix)
 
     def part(self, length: int | None = None) -> dict:
         """The first ``length`` tokens (all by default) as a one-row processor output (tensors)."""
@@ -171,7 +173,8 @@ def encode_sample(processor, prompt: list[dict], completion: str | None, base_di
     if completion is not None:
         out = adapter.tokenizer(adapter.completion_text(completion, add_eos), add_special_tokens=False)["input_ids"]
     prompt_only = Encoded(input_ids=ids, labels=[IGNORE] * len(ids), token_fields=tokens, prompt_len=len(ids),
-                          vision=vision, videos=len(media.videos), images=len(media.images))
+                          vision=vision, videos=len(media.videos), images=len(media.images),
+                          response_prefix=adapter.response_prefix(template_kwargs))
     return prompt_only.extended(out, list(out)) if out else prompt_only
 
 

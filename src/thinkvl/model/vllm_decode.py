@@ -18,7 +18,7 @@ rollout engine (``rl.rollout.vllm``) and the vLLM evaluation backend (``eval.bac
 
 from __future__ import annotations
 
-from thinkvl.format import FORCE_ANSWER_SUFFIX
+from thinkvl.format import FORCE_ANSWER_SUFFIX, THINK_CLOSE
 from thinkvl.model.decoding import completion_text
 from thinkvl.model.families import adapter_for
 from thinkvl.model.generate import Completion, encode_prompts, eos_ids, extend_sample
@@ -138,7 +138,7 @@ def _complete(engine: VLLMDecoder, inputs: list[dict], encoded, n: int, settings
         row["forced"] = False
         if row["done"]:
             continue
-        if not engine.adapter.think_closed(row["ids"]):
+        if not (THINK_CLOSE in encoded[row["p"]].response_prefix or engine.adapter.think_closed(row["ids"])):
             row["forced"] = True
             row["ids"] += engine.suffix
             row["lps"] += [None] * len(engine.suffix)
@@ -160,7 +160,7 @@ def _complete(engine: VLLMDecoder, inputs: list[dict], encoded, n: int, settings
     eos = set(engine.eos)
     groups: list[list[Completion]] = [[] for _ in inputs]
     for row in rows:
-        text = completion_text(engine.adapter, row["ids"], eos)
+        text = completion_text(engine.adapter, row["ids"], eos, encoded[row["p"]])
         groups[row["p"]].append(Completion(
             text=text, token_ids=row["ids"], forced=row["forced"], truncated=not row["done"],
             sample=extend_sample(encoded[row["p"]], row["ids"], trainable=row["trainable"]),

@@ -30,17 +30,18 @@ def test_families_not_served_through_vllm_are_refused_by_name(tiny, name):
         placeholders_for(adapter)
 
 
-def test_qwen2_5_vl_through_vllm_gives_thinkvls_greedy_tokens(tiny):
+@pytest.mark.parametrize("name", ["qwen2_vl", "qwen2_5_vl"])
+def test_qwen_through_vllm_gives_thinkvls_greedy_tokens(tiny, name):
     from thinkvl.model.vllm_decode import VLLMDecoder
     from thinkvl.model.vllm_engine import EngineSettings, close_engine, start_engine
 
-    assert get_family("qwen2_5_vl").vllm_placeholders == "runs"
-    model, processor, adapter = tiny.load("qwen2_5_vl")
+    assert get_family(name).vllm_placeholders == "runs"
+    model, processor, adapter = tiny.load(name)
     settings = GenerationSettings(temperature=0.0, think_budget=8, answer_budget=4)
     want = generate(model, adapter, PROMPTS, settings)
-    llm = start_engine(tiny.path("qwen2_5_vl"), EngineSettings(max_model_len=2048))
+    llm = start_engine(tiny.path(name), EngineSettings(max_model_len=2048))
     try:
-        got = [g[0] for g in VLLMDecoder(llm, tiny.path("qwen2_5_vl"), processor).generate(
+        got = [g[0] for g in VLLMDecoder(llm, tiny.path(name), processor).generate(
             PROMPTS, 1, settings, media=MEDIA)]
     finally:
         close_engine(llm)

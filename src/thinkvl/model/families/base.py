@@ -212,20 +212,37 @@ class Family:
     def completion_text(self, completion: str, end: bool = True) -> str:
         """What a training completion is, as text after the rendered generation prompt: the
         template's ``assistant_lead`` (Idefics3's space after ``Assistant:``), the completion
-        without the ``<think>`` a template already opened (Qwen3-VL Thinking), then the turn
-        terminator (``end``), which is what the model must learn to stop with."""
-        opened = self.thinking.opened if self.thinking.mode == "opens_think" else ""
+        without the ``<think>`` a template already opened (Qwen3-VL Thinking, whose rendering of
+        a finished turn is its own reasoning convention, not a lead: none is added), then the
+        turn terminator (``end``), which is what the model must learn to stop with."""
+        opened = self.opened_prefix
+        lead = "" if opened else (self.assistant_lead or "")
         if opened and completion.startswith(THINK_OPEN):
             completion = completion[len(THINK_OPEN):]
             if opened.endswith("\n") and completion.startswith("\n"):
                 completion = completion[1:]
-        return (self.assistant_lead or "") + completion + (self.completion_suffix if end else "")
+        return lead + completion + (self.completion_suffix if end else "")
 
     @property
     def opened_prefix(self) -> str:
-        """Text to put back before a decoded completion so readers see the whole protocol: the
-        ``<think>`` (and newline) the template wrote into the prompt, where it opens one."""
+        """The ``<think>`` (and newline) the template writes at the end of every generation
+        prompt, where it opens one: part of the response, put back before decoded text."""
         return self.thinking.opened if self.thinking.mode == "opens_think" else ""
+
+    def response_prefix(self, template_kwargs: dict | None = None) -> str:
+        """What the rendered prompt already holds of the response, to put back before decoded
+        text so readers see the whole protocol: ``opened_prefix``, or what template arguments
+        (``enable_thinking=False``) add after the generation cue (an empty think block)."""
+        if self.opened_prefix or not template_kwargs:
+            return self.opened_prefix
+        cache = self.__dict__.setdefault("_response_prefix", {})
+        key = repr(sorted(template_kwargs.items()))
+        if key not in cache:
+            user = [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
+            plain = chat.render(self.processor, user, generation=True)
+            moded = chat.render(self.processor, user, generation=True, **template_kwargs)
+            cache[key] = moded[len(plain):] if moded.startswith(plain) else ""
+        return cache[key]
 
     def think_closed(self, ids: list[int]) -> bool:
         """Whether completion ``ids`` closed their think block: by id where ``</think>`` is one
