@@ -58,7 +58,7 @@ def _sample(prompt_tokens, completion_len, trained=None):
     ids = list(prompt_tokens) + [50 + i for i in range(completion_len)]
     labels = [IGNORE] * len(prompt_tokens) + ids[len(prompt_tokens):][:trained] + \
         [IGNORE] * (completion_len - trained)
-    return Encoded(input_ids=ids, labels=labels, mm_token_type_ids=[0] * len(ids), prompt_len=len(prompt_tokens))
+    return Encoded(input_ids=ids, labels=labels, token_fields=[0] * len(ids), prompt_len=len(prompt_tokens))
 
 
 def test_split_counts_each_mini_batch_and_checks_shapes():

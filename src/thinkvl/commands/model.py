@@ -16,10 +16,24 @@ def init(
     out: Path = typer.Option(..., "--out", help="Folder to write the Hugging Face model into."),
     preset: str = typer.Option("tiny", help="Model size preset: tiny or small."),
     seed: int = typer.Option(0, help="Seed of the random initialisation."),
+    family: str = typer.Option("glm4v", help="Model family: glm4v, qwen2_vl, qwen2_5_vl, qwen3_vl, gemma3, "
+                                             "llava_onevision, internvl, idefics3, smolvlm."),
+    template: str | None = typer.Option(None, help="Another shipped chat template for the family (e.g. qwen3_vl_thinking)."),
 ) -> None:
-    """Build a randomly initialised GLM-4.1V-architecture model with its tokenizer and processor."""
+    """Build a tiny randomly initialised model of a VLM family with its tokenizer and processor."""
     from thinkvl.model.factory import PRESETS, build_tiny, count_parameters, load_model
+    from thinkvl.model.families import FAMILIES, get_family
+    from thinkvl.model.families.tiny import build_tiny_family
 
+    if family != "glm4v":
+        try:
+            get_family(family)
+        except ValueError as err:
+            raise typer.BadParameter(f"{err} (one of {', '.join(FAMILIES)})", param_hint="--family") from err
+        path = build_tiny_family(family, out, seed=seed, template=template)
+        n = count_parameters(load_model(path))
+        console.print(f"[green]wrote[/] {path}  ({n / 1e6:.2f}M parameters, family {family})")
+        return
     if preset not in PRESETS:
         raise typer.BadParameter(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}", param_hint="--preset")
     path = build_tiny(out, preset=preset, seed=seed)

@@ -9,8 +9,11 @@ positions come from the model's own ``get_rope_index`` and are passed as ``(4, r
 loss never predicts one sample from the previous one.
 
 Packing is streaming best-fit: the oldest waiting sample opens a row (nothing starves), then the
-largest waiting sample of the same modality that still fits is added, until none fits. Rows are
-modality-homogeneous because GLM-4.1V cannot take images and video in one forward pass.
+largest waiting sample of the same batch group that still fits is added, until none fits. The
+group is the family's ``batch_key`` (``PackItem.batch``): GLM-4.1V and SmolVLM cannot take images
+and video in one forward pass, LLaVA-OneVision videos only with videos of as many frames; other
+families put everything together. Every other processor output batches by the family's rules
+(``model.families.batching``: Idefics3's per-row images join along their second dimension).
 Efficiency is real tokens / (rows × seq_len).
 """
 
@@ -23,8 +26,9 @@ from typing import Any
 
 import torch
 
-from thinkvl.model.inputs import IGNORE, VISION_KEYS, Encoded, modality
-from thinkvl.model.positions import rope_index, sample_positions
+from thinkvl.model.families.batching import Unit, collate_fields
+from thinkvl.model.inputs import IGNORE, Encoded, batching_rules, modality
+from thinkvl.model.positions import sample_positions, uses_mrope
 
 
 @dataclass
@@ -34,6 +38,7 @@ class PackItem:
     sample: Encoded
     positions: torch.Tensor | None = None  # (3, n) multimodal-RoPE positions, or None
     key: Any = None  # e.g. the source record (kept in checkpoints)
+    batch: str | None = None  # the family's batch group (None: image/video, GLM-4.1V's split)
 
     @property
     def length(self) -> int:
@@ -41,7 +46,7 @@ class PackItem:
 
     @property
     def modality(self) -> str:
-        return modality(self.sample)
+        return self.batch if self.batch is not None else modality(self.sample)
 
     @property
     def loss_tokens(self) -> int:
@@ -166,37 +171,46 @@ def efficiency(packs: list[Pack]) -> float:
     return sum(p.length for p in packs) / slots if slots else 0.0
 
 
-def collate_packs(packs: list[Pack], pad_id: int, filler: PackItem | None = None) -> dict:
+def collate_packs(packs: list[Pack], pad_id: int, filler: PackItem | None = None, adapter=None) -> dict:
     """Model inputs for rows of packed samples, plus ``sample_index`` (rows, width): which sample
     of this batch each token belongs to (-1 on padding and fillers).
 
-    ``filler`` (a vision sample with no loss) is appended to rows of a batch that has no vision
-    input at all, so every rank runs the vision tower under FSDP (its collectives must match).
+    Per-token fields (``mm_token_type_ids``, Gemma's ``token_type_ids``) are laid along the row
+    like the ids (0 where a sample lacks one); every other field batches by the family's rules
+    (``adapter``; without one, concatenated in sample order). ``filler`` (a vision sample with no
+    loss) is appended to rows of a batch that has no vision input at all, so every rank runs the
+    vision tower under FSDP (its collectives must match).
     """
     rows = [list(p.items) for p in packs]
     filled = filler is not None and not any(p.has_vision for p in packs)
     if filled:
         rows[-1] = rows[-1] + [filler]
-    mrope = any(i.positions is not None for row in rows for i in row)
+    items = [i for row in rows for i in row]
+    rules = batching_rules([i.sample for i in items], adapter)
+    token_keys = sorted({k for i in items for k in i.sample.token_fields})
+    mrope = any(i.positions is not None for i in items)
     width = max(sum(i.length for i in row) for row in rows)
     n_rows = len(rows)
     input_ids = torch.full((n_rows, width), pad_id, dtype=torch.long)
     labels = torch.full((n_rows, width), IGNORE, dtype=torch.long)
-    mm = torch.zeros((n_rows, width), dtype=torch.long)
+    tokens = {k: torch.zeros((n_rows, width), dtype=torch.long) for k in token_keys}
     text_pos = torch.zeros((n_rows, width), dtype=torch.long)
     rope_pos = torch.zeros((3, n_rows, width), dtype=torch.long) if mrope else None
     sample_index = torch.full((n_rows, width), -1, dtype=torch.long)
-    vision: dict[str, list[torch.Tensor]] = {k: [] for k in VISION_KEYS}
+    per_row: list[dict] = []  # ROW fields, joined along dim 1 within a row
+    rest: list[dict] = []  # every other vision field, in sample order
     k = 0
     for r, row in enumerate(rows):
         o = 0
+        joined: dict[str, list[torch.Tensor]] = {}
         for item in row:
             s, n = item.sample, item.length
             input_ids[r, o:o + n] = torch.as_tensor(s.input_ids)
             lab = torch.as_tensor(s.labels)
             lab[0] = IGNORE  # never predict a sample's first token from the previous sample
             labels[r, o:o + n] = lab
-            mm[r, o:o + n] = torch.as_tensor(s.mm_token_type_ids)
+            for key, values in s.token_fields.items():
+                tokens[key][r, o:o + n] = torch.as_tensor(values)
             text_pos[r, o:o + n] = torch.arange(n)
             if rope_pos is not None:
                 pos = item.positions if item.positions is not None else torch.arange(n).expand(3, n)
@@ -206,27 +220,40 @@ def collate_packs(packs: list[Pack], pad_id: int, filler: PackItem | None = None
                 k += 1
             else:
                 labels[r, o:o + n] = IGNORE
-            for key in VISION_KEYS:
-                if key in s.vision:
-                    vision[key].append(s.vision[key])
+            for key, value in s.vision.items():
+                if rules[key].unit is Unit.ROW:
+                    joined.setdefault(key, []).append(value)
+            rest.append({key: v for key, v in s.vision.items() if rules[key].unit is not Unit.ROW})
             o += n
         if o < width:  # padding: a separate "sample" of its own, positions from 0
             text_pos[r, o:] = torch.arange(width - o)
             if rope_pos is not None:
                 rope_pos[:, r, o:] = torch.arange(width - o)
-    batch = {"input_ids": input_ids, "labels": labels, "mm_token_type_ids": mm,
-             "sample_index": sample_index}
+        per_row.append({"input_ids": input_ids[r:r + 1],
+                        **{key: _join_row(v, rules[key].pad) for key, v in joined.items()}})
+    batch = {"input_ids": input_ids, "labels": labels, **tokens, "sample_index": sample_index}
     batch["position_ids"] = torch.cat([text_pos[None], rope_pos], 0) if rope_pos is not None else text_pos
-    for key, parts in vision.items():
-        if parts:
-            batch[key] = torch.cat(parts, 0)
+    if any(len(p) > 1 for p in per_row):
+        row_fields = collate_fields(per_row, rules, pad_id)
+        batch.update({key: v for key, v in row_fields.items() if key != "input_ids"})
+    if any(rest):
+        batch.update(collate_fields([r for r in rest if r], rules, pad_id))
     return batch
 
 
-def make_rope_positions(model) -> Callable[[Encoded], torch.Tensor] | None:
-    """Per-sample multimodal-RoPE positions from the model's ``get_rope_index`` (None for models
-    with plain 1-D positions)."""
-    rope = rope_index(model)
-    if rope is None:
+def _join_row(values: list[torch.Tensor], pad) -> torch.Tensor:
+    """One row's per-row tensors (1, n_i, ...) joined along dim 1 (padded to a common shape)."""
+    shape = [max(v.shape[d] for v in values) for d in range(2, values[0].dim())]
+    out = []
+    for v in values:
+        grow = [x for d in reversed(range(2, v.dim())) for x in (0, shape[d - 2] - v.shape[d])]
+        out.append(torch.nn.functional.pad(v, grow, value=pad if pad is not None else 0) if any(grow) else v)
+    return torch.cat(out, dim=1)
+
+
+def make_rope_positions(model, adapter=None) -> Callable[[Encoded], torch.Tensor] | None:
+    """Per-sample multimodal-RoPE positions from the model's ``get_rope_index`` fed every input it
+    takes (None for models with plain 1-D positions)."""
+    if not uses_mrope(model, adapter):
         return None
-    return lambda sample: sample_positions(rope, sample)
+    return lambda sample: sample_positions(model, sample, adapter=adapter)

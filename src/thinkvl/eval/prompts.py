@@ -36,29 +36,45 @@ def _append_instruction(prompt: list[dict], instruction: str) -> list[dict]:
     return prompt
 
 
-def apply_mode(prompt: list[dict], mode: str, direct: DirectSettings | None = None
+def apply_mode(prompt: list[dict], mode: str, direct: DirectSettings | None = None, family=None
                ) -> list[dict]:
-    """``direct`` appends /nothink to the last user turn (as ``thinkvl.model.generate`` does),
-    or — for models without a hybrid mode (``direct.style: instruction``) — their own
-    direct-answer instruction."""
+    """The prompt of ``mode`` (``mode_prompt``'s messages)."""
+    return mode_prompt(prompt, mode, direct, family)[0]
+
+
+def mode_prompt(prompt: list[dict], mode: str, direct: DirectSettings | None = None, family=None
+                ) -> tuple[list[dict], dict]:
+    """``(messages, chat-template arguments)`` of ``prompt`` in ``mode``. ``direct`` follows the
+    model family's hybrid-thinking convention when the backend knows the family (``family``:
+    its adapter; ``/nothink``, or ``enable_thinking=False`` for a template that takes it), else
+    appends /nothink to the last user turn (as ``thinkvl.model.generate`` does); models without a
+    hybrid mode (``direct.style: instruction``) get their own direct-answer instruction."""
     if mode == "think":
-        return prompt
+        return prompt, {}
     if mode != "direct":
         raise ValueError(f"unknown mode {mode!r}; expected think or direct")
     direct = direct or DirectSettings()
     if direct.style == "instruction":
-        return _append_instruction(prompt, direct.instruction)
-    return direct_prompt(prompt)
+        return _append_instruction(prompt, direct.instruction), {}
+    if family is not None:
+        return family.direct_prompt(prompt)
+    return direct_prompt(prompt), {}
 
 
 def load_video(ref: Any, base_dir: str | None, vision: VisionSettings) -> list[Image.Image]:
-    """Frames of a video part (a file decoded at ``video_fps``, a frame folder or a frame list),
-    sampled uniformly down to ``max_frames`` when longer. Without ``max_frames``, the most frames
-    the token cap can hold at the floor resolution bounds decoding ("no matter how long")."""
+    """Frames of a video part (``load_video_clip``'s)."""
+    return load_video_clip(ref, base_dir, vision).frames
+
+
+def load_video_clip(ref: Any, base_dir: str | None, vision: VisionSettings):
+    """A video part (a file decoded at ``video_fps``, a frame folder or a frame list) as frames
+    with their times, sampled uniformly down to ``max_frames`` when longer. Without
+    ``max_frames``, the most frames the token cap can hold at the floor resolution bounds
+    decoding ("no matter how long")."""
     from thinkvl.data.media import MIN_FRAME_PAIR_TOKENS, load_clip
 
     cap = vision.max_frames or max(2, vision.video_token_cap // MIN_FRAME_PAIR_TOKENS * 2)
-    return load_clip(ref, base_dir, fps=vision.video_fps, max_frames=cap).frames
+    return load_clip(ref, base_dir, fps=vision.video_fps, max_frames=cap)
 
 
 def resolve_media(prompt: list[dict], base_dir: str | None, vision: VisionSettings):
@@ -75,7 +91,9 @@ def resolve_media(prompt: list[dict], base_dir: str | None, vision: VisionSettin
             if part.get("type") == "image":
                 media.images.append(load_image(part["image"], base_dir))
             elif part.get("type") == "video":
-                media.videos.append(load_video(part["video"], base_dir, vision))
+                clip = load_video_clip(part["video"], base_dir, vision)
+                media.videos.append(clip.frames)
+                media.timestamps.append(list(clip.timestamps))
     return media
 
 

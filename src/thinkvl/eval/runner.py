@@ -18,7 +18,7 @@ from thinkvl.eval.backends import Backend, Request
 from thinkvl.eval.benchmarks import EvalItem, items_from_records, load_benchmark, load_records
 from thinkvl.eval.config import DirectSettings, EvalConfig, GenerationSettings, VisionSettings
 from thinkvl.eval.distributed import DataParallel
-from thinkvl.eval.prompts import apply_mode, prompt_fingerprint, resolve_media
+from thinkvl.eval.prompts import mode_prompt, prompt_fingerprint, resolve_media
 from thinkvl.eval.results import EvalResult, Metrics, SampleResult, aggregate, official_numbers
 from thinkvl.eval.scoring import Scored, Scorer
 from thinkvl.eval.store import PredictionStore, fingerprint
@@ -34,9 +34,10 @@ def _media_kinds(prompt: list[dict]) -> set[str]:
 
 
 def prediction_key(model_fp: str, prompt: list[dict], base_dir: str | None, mode: str,
-                   gen: GenerationSettings, vision: VisionSettings) -> str:
+                   gen: GenerationSettings, vision: VisionSettings, template_kwargs: dict | None = None) -> str:
     """The fingerprint a prediction is stored under. Vision settings enter only for the media
-    the prompt has, so changing the video cap leaves image predictions valid."""
+    the prompt has, so changing the video cap leaves image predictions valid; chat-template
+    arguments of the mode (a family's ``enable_thinking=False``) only when there are some."""
     kinds = _media_kinds(prompt)
     vis: dict[str, Any] = {}
     if "image" in kinds:
@@ -44,6 +45,9 @@ def prediction_key(model_fp: str, prompt: list[dict], base_dir: str | None, mode
     if "video" in kinds:
         vis.update(video_token_cap=vision.video_token_cap, video_fps=vision.video_fps,
                    max_frames=vision.max_frames)
+    if template_kwargs:
+        return fingerprint(model_fp, prompt_fingerprint(prompt, base_dir), mode, gen.model_dump(), vis,
+                           template_kwargs)
     return fingerprint(model_fp, prompt_fingerprint(prompt, base_dir), mode,
                        gen.model_dump(), vis)
 
@@ -75,9 +79,11 @@ def generate_missing(backend: Backend, items: Sequence[EvalItem], mode: str,
 
     Returns (keys in item order, number generated, errors by key)."""
     model_fp = backend.model_fingerprint()
-    prompts = [apply_mode(item.prompt, mode, direct) for item in items]
-    keys = [prediction_key(model_fp, p, item.base_dir, mode, gen, vision)
-            for item, p in zip(items, prompts)]
+    family = getattr(backend, "family", None)  # the model's hybrid-thinking convention, where known
+    moded = [mode_prompt(item.prompt, mode, direct, family) for item in items]
+    prompts = [p for p, _ in moded]
+    keys = [prediction_key(model_fp, p, item.base_dir, mode, gen, vision, kw)
+            for item, (p, kw) in zip(items, moded)]
     todo, seen = [], set()
     for i, k in enumerate(keys):  # identical prompts share one prediction
         if k not in store and k not in seen:
@@ -91,8 +97,8 @@ def generate_missing(backend: Backend, items: Sequence[EvalItem], mode: str,
     try:
         for start in range(0, len(todo), backend.batch_size):
             chunk = todo[start:start + backend.batch_size]
-            requests = [Request(prompts[i], resolve_media(prompts[i], items[i].base_dir, vision))
-                        for i in chunk]
+            requests = [Request(prompts[i], resolve_media(prompts[i], items[i].base_dir, vision), moded[i][1],
+                                where=f"{items[i].bench}:{items[i].id}") for i in chunk]
             t0 = time.perf_counter()
             outputs = backend.generate(requests, gen, mode)
             per = (time.perf_counter() - t0) / max(1, len(chunk))

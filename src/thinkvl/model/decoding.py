@@ -14,15 +14,21 @@ The loop is our own (one model forward per token with a KV cache) rather than Hu
   of a second ``generate`` call that re-encodes and re-prefills prompt and thoughts;
 * rows that finished leave the batch (their cache rows are dropped);
 * keys/values live in preallocated buffers (``model.kvcache``);
-* prompts of different modalities (one GLM-4.1V forward cannot mix images and video) are
-  prefilled apart, then decoded as one batch.
+* prompts that cannot share a forward pass (``Family.batch_key``: GLM-4.1V cannot mix images
+  and video) are prefilled apart, then decoded as one batch.
 
 Next tokens are chosen as ``generate`` would (``model.next_token``); greedy decoding gives
-exactly ``generate``'s tokens.
+exactly ``generate``'s tokens. What differs by family comes from its adapter: the stop ids
+(the chat template's turn terminator), the tokens never sampled, the batching and positions of
+the prefill, and whether ``</think>`` is one token (else the loop reads the text). The loop keeps
+one growing KV buffer per layer, right for full attention only: a family with sliding-window
+or hybrid layers (``Family.fast_decode`` False: Gemma 3) decodes through Hugging Face
+``generate`` instead (``model.hf_decode``), with the same force-answering.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,12 +38,12 @@ from transformers.cache_utils import Cache
 
 from thinkvl.format import FORCE_ANSWER_SUFFIX, THINK_CLOSE
 from thinkvl.model.compat import cache_kwargs, returned_cache
+from thinkvl.model.families import as_adapter
 from thinkvl.model.inputs import IGNORE, Encoded, collate, group_by_modality
 from thinkvl.model.kvcache import BufferLayer, merge_caches
 from thinkvl.model.next_token import NextToken, logits_processors
-from thinkvl.model.positions import GRID_KEYS, rope_index
+from thinkvl.model.positions import batch_positions
 from thinkvl.model.settings import GenerationSettings
-from thinkvl.model.tokenizer import EOS
 
 
 @dataclass
@@ -51,22 +57,30 @@ class Completion:
 
 
 def eos_ids(model, tokenizer) -> set[int]:
+    """The generation config's eos ids and the tokenizer's (a family adapter's ``stop_ids`` add
+    the chat template's turn terminator)."""
     eos = model.generation_config.eos_token_id
     ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-    ids.add(tokenizer.convert_tokens_to_ids(EOS))
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
     return ids
+
+
+def stop_ids(model, adapter) -> set[int]:
+    return eos_ids(model, adapter.tokenizer) | set(adapter.stop_ids)
 
 
 def extend_sample(sample: Encoded, ids: list[int], trainable: list[bool] | None = None) -> Encoded:
     """The prompt sample followed by completion tokens; labels only where ``trainable``."""
     keep = trainable if trainable is not None else [False] * len(ids)
-    return Encoded(
-        input_ids=sample.input_ids + ids,
-        labels=sample.labels + [t if k else IGNORE for t, k in zip(ids, keep)],
-        mm_token_type_ids=sample.mm_token_type_ids + [0] * len(ids),
-        prompt_len=sample.prompt_len,
-        vision=sample.vision,
-    )
+    return sample.extended(list(ids), [t if k else IGNORE for t, k in zip(ids, keep)])
+
+
+def completion_text(adapter, ids: list[int], stops: set[int], prompt: Encoded | None = None) -> str:
+    """Decoded completion for readers: stop tokens dropped, and what the rendered prompt already
+    held of the response (an opened ``<think>``: ``Encoded.response_prefix``) put back in front."""
+    text = adapter.tokenizer.decode([t for t in ids if t not in stops], skip_special_tokens=False)
+    return (prompt.response_prefix if prompt is not None else adapter.opened_prefix) + text
 
 
 DECODE_ATTENTION = "thinkvl_decode"
@@ -120,19 +134,16 @@ def _decode_attention_for(model):
         config._attn_implementation = "sdpa"
 
 
-def _prefill(model, samples: list[Encoded], pad_id: int, capacity: int, rope):
-    """Prefill a modality-homogeneous batch (left-padded); returns the pieces of decoding state."""
+def _prefill(model, samples: list[Encoded], pad_id: int, capacity: int, adapter):
+    """Prefill a batch one forward can take (left-padded); returns the pieces of decoding state."""
     device = next(model.parameters()).device
-    batch = {k: v.to(device) for k, v in collate(samples, pad_id, padding_side="left").items()}
+    batch = {k: v.to(device) for k, v in collate(samples, pad_id, padding_side="left", adapter=adapter).items()}
     batch.pop("labels")
     mask = batch["attention_mask"]
-    if rope is not None:
-        kwargs = {k: batch[k] for k in GRID_KEYS if k in batch}
-        positions, _ = rope(batch["input_ids"], mm_token_type_ids=batch["mm_token_type_ids"],
-                            attention_mask=mask, **kwargs)
+    positions = batch_positions(model, batch, adapter)
+    if positions.dim() == 3:
         next_pos = positions.masked_fill(mask[None] == 0, -1).amax(dim=(0, 2)) + 1
     else:
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
         next_pos = mask.sum(-1)
     cache = Cache(layer_class_to_replicate=partial(BufferLayer, capacity))
     out = model(**batch, position_ids=positions, **cache_kwargs(model, cache), use_cache=True, logits_to_keep=1)
@@ -146,7 +157,7 @@ class Budgets:
     think: int
     answer: int
     suffix: list[int]  # </think><answer> as token ids
-    think_close: int
+    closed: Callable[[list[int]], bool]  # the ids closed their think block (by id, or by text)
     eos: set[int]
 
 
@@ -161,11 +172,12 @@ class Row:
     answering: bool = False  # past the think budget
     sampled: int = 0  # tokens sampled in the current phase
     queue: list[int] = field(default_factory=list)  # forced tokens still to feed
+    closed_in_prompt: bool = False  # the prompt already closed the think block (enable_thinking=False)
 
     def end_thinking(self, b: Budgets) -> bool:
         """The think budget is used up: force the answer; True when nothing more is generated."""
         self.answering, self.sampled = True, 0
-        if b.think_close not in self.ids:
+        if not (self.closed_in_prompt or b.closed(self.ids)):
             self.forced = True
             if b.answer == 0:  # nothing more to generate: the suffix closes the sample
                 self.ids += b.suffix
@@ -192,33 +204,45 @@ class Row:
         return self.answering and self.sampled >= b.answer
 
 
+def new_rows(prompts: list[Encoded], n: int) -> list[Row]:
+    return [Row(closed_in_prompt=THINK_CLOSE in p.response_prefix) for p in prompts for _ in range(n)]
+
+
+def budgets_for(model, adapter, settings: GenerationSettings) -> Budgets:
+    tok = adapter.tokenizer
+    return Budgets(think=max(0, settings.think_budget), answer=max(0, settings.answer_budget),
+                   suffix=tok(FORCE_ANSWER_SUFFIX, add_special_tokens=False)["input_ids"],
+                   closed=adapter.think_closed, eos=stop_ids(model, adapter))
+
+
 @torch.no_grad()
-def decode(model, tokenizer, prompts: list[Encoded], n: int, settings: GenerationSettings) -> list[Completion]:
+def decode(model, adapter, prompts: list[Encoded], n: int, settings: GenerationSettings) -> list[Completion]:
     """``n`` completions of every encoded prompt (prompt-major order), with force-answering.
 
     Phase one samples up to ``think_budget`` tokens; a row without an end-of-sequence by then
     gets ``</think><answer>`` appended when its think block never closed (masked out of
-    training) and up to ``answer_budget`` more sampled tokens.
+    training) and up to ``answer_budget`` more sampled tokens. ``adapter``: the family adapter
+    (or a processor).
     """
     if not prompts:
         return []
-    pad_id = tokenizer.pad_token_id
-    budgets = Budgets(think=max(0, settings.think_budget), answer=max(0, settings.answer_budget),
-                      suffix=tokenizer(FORCE_ANSWER_SUFFIX, add_special_tokens=False)["input_ids"],
-                      think_close=tokenizer.convert_tokens_to_ids(THINK_CLOSE), eos=eos_ids(model, tokenizer))
-    rows = [Row() for _ in range(len(prompts) * n)]
+    adapter = as_adapter(adapter, model)
+    if not adapter.fast_decode:
+        from thinkvl.model.hf_decode import decode_with_generate
 
-    types = getattr(model.config.get_text_config(), "layer_types", None) or []
-    if any(t != "full_attention" for t in types):
-        raise NotImplementedError(f"decoding assumes full-attention layers; {type(model).__name__} has {set(types)}")
-    # Prefill each modality group once per prompt, then repeat every prompt's cache n times.
-    rope = rope_index(model)
+        return decode_with_generate(model, adapter, prompts, n, settings)
+    tokenizer = adapter.tokenizer
+    pad_id = tokenizer.pad_token_id
+    budgets = budgets_for(model, adapter, settings)
+    rows = new_rows(prompts, n)
+
+    # Prefill each group of prompts one forward can take, then repeat every prompt's cache n times.
     capacity = (max(len(p.input_ids) for p in prompts) + budgets.think + len(budgets.suffix)
                 + budgets.answer + 1)
     parts = []
-    for idx in group_by_modality(prompts):
+    for idx in group_by_modality(prompts, adapter):
         cache, logits, input_ids, mask, next_pos = _prefill(model, [prompts[i] for i in idx], pad_id,
-                                                            capacity, rope)
+                                                            capacity, adapter)
         if n > 1:
             cache.batch_repeat_interleave(n)
             logits, input_ids, mask, next_pos = (t.repeat_interleave(n, dim=0)
@@ -242,8 +266,9 @@ def decode(model, tokenizer, prompts: list[Encoded], n: int, settings: Generatio
     amask = torch.zeros((len(active), capacity), dtype=torch.bool, device=device)
     amask[:, :width] = torch.cat([left_pad(p[3], 0) for p in parts]).bool()
     del parts
-    next_token = NextToken(*logits_processors(model, settings, pad_id, width, len(active), device))
-    mrope = rope is not None
+    next_token = NextToken(*logits_processors(model, settings, pad_id, width, len(active), device,
+                                              never=adapter.never_sample_ids))
+    mrope = adapter.rope == "mrope"
 
     done = [row.end_thinking(budgets) if budgets.think == 0 else False for row in active]
     with _decode_attention_for(model):
@@ -282,7 +307,6 @@ def decode(model, tokenizer, prompts: list[Encoded], n: int, settings: Generatio
             logits = out.logits[:, -1]
             next_pos = next_pos + 1
 
-    return [Completion(text=tokenizer.decode([t for t in row.ids if t not in budgets.eos], skip_special_tokens=False),
-                       token_ids=row.ids, forced=row.forced, truncated=not row.finished,
+    return [Completion(text=completion_text(adapter, row.ids, budgets.eos, prompts[k // n]), token_ids=row.ids, forced=row.forced, truncated=not row.finished,
                        sample=extend_sample(prompts[k // n], row.ids, trainable=row.trainable))
             for k, row in enumerate(rows)]

@@ -169,23 +169,53 @@ def never_generate_ids(tokenizer) -> list[int]:
     return [i for i in ids if i is not None and i != tokenizer.unk_token_id]
 
 
-def load_model(path: str | Path, dtype: torch.dtype | str | None = None, device: str | None = None):
-    """Load any Hugging Face image-text-to-text model folder (the tiny one or a real checkpoint)."""
+def check_family(path: str | Path, trust_remote_code: bool = False) -> str:
+    """The ``model_type`` of a model folder, refused when thinkvl has no adapter for it (an
+    unknown or unsupported family, e.g. Kimi-VL, says why) unless ``trust_remote_code``: then the
+    checkpoint's own code may load it, and stages needing an adapter fail when they ask for one."""
+    import json
+
+    from thinkvl.model.families import get_family
+
+    path = Path(path)
+    try:
+        model_type = json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path / 'config.json'} cannot be read: {err}") from err
+    try:
+        get_family(str(model_type))
+    except ValueError as err:
+        if not trust_remote_code:
+            raise ValueError(f"{path}: {err}") from err
+    return str(model_type)
+
+
+def load_model(path: str | Path, dtype: torch.dtype | str | None = None, device: str | None = None,
+               trust_remote_code: bool = False):
+    """Load any Hugging Face image-text-to-text model folder of a supported family (the tiny one
+    or a real checkpoint). ``trust_remote_code`` (off by default) runs code shipped with the
+    checkpoint, for families transformers does not implement; only pass it for code you trust."""
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(
             f"{path} is not a model folder (no config.json); build one with "
             f"`thinkvl model init --out {path}` or point at a Hugging Face checkpoint folder"
         )
-    model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype or "auto")
+    check_family(path, trust_remote_code)
+    model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype or "auto",
+                                                        trust_remote_code=trust_remote_code)
     if device:
         model.to(device)
     return model
 
 
-def load_processor(path: str | Path):
-    """Load the processor (tokenizer + image/video processors + chat template) of a model folder."""
-    return AutoProcessor.from_pretrained(Path(path))
+def load_processor(path: str | Path, trust_remote_code: bool = False):
+    """Load the processor (tokenizer + image/video processors + chat template) of a model folder
+    (``trust_remote_code``: as for ``load_model``)."""
+    path = Path(path)
+    if (path / "config.json").exists():
+        check_family(path, trust_remote_code)
+    return AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code)
 
 
 def count_parameters(model: torch.nn.Module) -> int:

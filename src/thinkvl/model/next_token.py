@@ -17,10 +17,11 @@ from thinkvl.model.suppress import never_sample_ids
 
 
 def logits_processors(model, settings: GenerationSettings, pad_id: int, prompt_len: int, batch: int,
-                      device):
-    """The processors ``model.generate`` would apply with these settings (same HF code)."""
+                      device, never=()):
+    """The processors ``model.generate`` would apply with these settings (same HF code);
+    ``never``: more ids never to sample (the family adapter's ``never_sample_ids``)."""
     kwargs = settings.hf_kwargs(1, pad_id)
-    kwargs["suppress_tokens"] = never_sample_ids(model.config, model.generation_config)
+    kwargs["suppress_tokens"] = never_sample_ids(model.config, model.generation_config, never)
     config, _ = model._prepare_generation_config(None, **kwargs)
     model._prepare_special_tokens(config, True, device=device, batch_size=batch)
     return model._get_logits_processor(generation_config=config, input_ids_seq_length=prompt_len,

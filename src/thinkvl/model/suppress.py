@@ -3,8 +3,9 @@
 A sampled vision placeholder (``<|image|>``, ``<|video|>``, their begin/end markers) breaks the
 next forward pass ("Image features and image tokens do not match") and means nothing as text.
 The tiny model's generation config already suppresses them (``model.factory``); a real
-checkpoint's usually does not, so the placeholders named in the model config are added to
-whatever ``generation_config.suppress_tokens`` lists.
+checkpoint's usually does not, so the placeholders named in the model config (GLM-4.1V's field
+names) and those the family adapter knows (``Family.never_sample_ids``: every family's
+placeholders, tile tags, padding) are added to whatever ``generation_config.suppress_tokens`` lists.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ def placeholder_ids(config) -> set[int]:
     return {int(i) for i in ids if isinstance(i, int) and i >= 0}
 
 
-def never_sample_ids(config, generation_config) -> list[int]:
-    """``generation_config.suppress_tokens`` plus the vision placeholders, sorted."""
+def never_sample_ids(config, generation_config, extra=()) -> list[int]:
+    """``generation_config.suppress_tokens`` plus the vision placeholders plus ``extra`` (a
+    family adapter's ``never_sample_ids``: every family's scaffolding tokens), sorted."""
     listed = getattr(generation_config, "suppress_tokens", None) or []
-    return sorted(set(int(i) for i in listed) | placeholder_ids(config))
+    return sorted(set(int(i) for i in listed) | placeholder_ids(config) | {int(i) for i in extra})

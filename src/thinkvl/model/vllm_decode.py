@@ -19,11 +19,13 @@ rollout engine (``rl.rollout.vllm``) and the vLLM evaluation backend (``eval.bac
 from __future__ import annotations
 
 from thinkvl.format import FORCE_ANSWER_SUFFIX, THINK_CLOSE
+from thinkvl.model.decoding import completion_text
+from thinkvl.model.families import adapter_for
 from thinkvl.model.generate import Completion, encode_prompts, eos_ids, extend_sample
 from thinkvl.model.inputs import Media, collect_media
 from thinkvl.model.settings import GenerationSettings
 from thinkvl.model.suppress import never_sample_ids
-from thinkvl.model.vllm_inputs import VisionTokens, check_prompt, never_sample_tokens, vllm_prompt
+from thinkvl.model.vllm_inputs import check_prompt, never_sample_tokens, placeholders_for, vllm_prompt
 
 
 class _WithGeneration:
@@ -47,12 +49,15 @@ class VLLMDecoder:
                 generation_config = GenerationConfig.from_pretrained(model_path)
             except OSError:
                 generation_config = GenerationConfig()
-        self.vt = VisionTokens.from_config(config)
+        holder = _WithGeneration(generation_config)
+        holder.config = config
+        self.adapter = adapter_for(holder, processor)  # stop ids, markers, scaffolding of the family
+        self.vt = placeholders_for(self.adapter)
         tok = processor.tokenizer
-        self.eos = sorted(eos_ids(_WithGeneration(generation_config), tok))
-        self.bad_words = never_sample_tokens(tok, never_sample_ids(config, generation_config))
+        self.eos = sorted(eos_ids(holder, tok) | set(self.adapter.stop_ids))
+        self.bad_words = never_sample_tokens(tok, never_sample_ids(config, generation_config,
+                                                                   self.adapter.never_sample_ids))
         self.suffix = tok(FORCE_ANSWER_SUFFIX, add_special_tokens=False)["input_ids"]
-        self.think_close = tok.convert_tokens_to_ids(THINK_CLOSE)
 
     def params(self, settings: GenerationSettings, max_tokens: int, n: int = 1, seed: int | None = None):
         from vllm import SamplingParams
@@ -64,21 +69,22 @@ class VLLMDecoder:
         return SamplingParams(temperature=settings.temperature, top_p=settings.top_p,
                               top_k=settings.top_k or -1, **common)
 
-    def encode(self, prompts: list[list[dict]], media: list[Media], think: bool = True):
+    def encode(self, prompts: list[list[dict]], media: list[Media], think: bool = True,
+               template_kwargs: list | None = None):
         """The trainer's encoding of each chat prompt (``think=False``: direct mode), and its vLLM input."""
-        encoded = encode_prompts(self.processor, prompts, think, media=media)
+        encoded = encode_prompts(self.adapter, prompts, think, media=media, template_kwargs=template_kwargs)
         return encoded, [vllm_prompt(e, m, self.vt) for e, m in zip(encoded, media)]
 
     def generate(self, prompts: list[list[dict]], n: int, settings: GenerationSettings, base_dirs=None,
                  media: list[Media] | None = None, seed: int | None = None,
-                 think: bool = True) -> list[list[Completion]]:
+                 think: bool = True, template_kwargs: list | None = None) -> list[list[Completion]]:
         """``n`` completions of each chat prompt (groups in prompt order)."""
         if not prompts:
             return []
         if media is None:
             dirs = base_dirs or [None] * len(prompts)
             media = [collect_media(p, d) for p, d in zip(prompts, dirs)]
-        encoded, inputs = self.encode(prompts, media, think)
+        encoded, inputs = self.encode(prompts, media, think, template_kwargs)
         return self.complete(inputs, encoded, n, settings, seed)
 
     def score(self, prompts: list[list[dict]], completions: list[list[int]], think: bool = True,
@@ -88,7 +94,7 @@ class VLLMDecoder:
 
         dirs = base_dirs or [None] * len(prompts)
         media = [collect_media(p, d) for p, d in zip(prompts, dirs)]
-        encoded = encode_prompts(self.processor, prompts, think, media=media)
+        encoded = encode_prompts(self.adapter, prompts, think, media=media)
         inputs = [vllm_prompt(e, m, self.vt, extra_ids=c) for e, m, c in zip(encoded, media, completions)]
         params = SamplingParams(max_tokens=1, prompt_logprobs=0, detokenize=False)
         out = []
@@ -132,7 +138,7 @@ def _complete(engine: VLLMDecoder, inputs: list[dict], encoded, n: int, settings
         row["forced"] = False
         if row["done"]:
             continue
-        if engine.think_close not in row["ids"]:
+        if not (THINK_CLOSE in encoded[row["p"]].response_prefix or engine.adapter.think_closed(row["ids"])):
             row["forced"] = True
             row["ids"] += engine.suffix
             row["lps"] += [None] * len(engine.suffix)
@@ -151,11 +157,10 @@ def _complete(engine: VLLMDecoder, inputs: list[dict], encoded, n: int, settings
             row["lps"] += lps
             row["trainable"] += [True] * len(ids)
             row["done"] = cand.finish_reason != "length"
-    tok = engine.processor.tokenizer
     eos = set(engine.eos)
     groups: list[list[Completion]] = [[] for _ in inputs]
     for row in rows:
-        text = tok.decode([t for t in row["ids"] if t not in eos], skip_special_tokens=False)
+        text = completion_text(engine.adapter, row["ids"], eos, encoded[row["p"]])
         groups[row["p"]].append(Completion(
             text=text, token_ids=row["ids"], forced=row["forced"], truncated=not row["done"],
             sample=extend_sample(encoded[row["p"]], row["ids"], trainable=row["trainable"]),

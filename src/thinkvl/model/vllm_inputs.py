@@ -11,9 +11,15 @@ prompt with the trainer's ids and fails loudly on any difference (a processor mi
 otherwise train on tokens the sampler never saw).
 
 Videos go to vLLM as ``(frames, metadata)`` with the metadata the trainer encodes with
-(``model.inputs``: 2 fps, every frame kept, ``do_sample_frames`` off), so frame selection and
-timestamps are the trainer's. Tokens that must never be sampled (``model.suppress``) become
-vLLM ``bad_words``.
+(``families.base.video_metadata``: each frame's own time, every frame kept, ``do_sample_frames``
+off), so frame selection and timestamps are the trainer's. Tokens that must never be sampled
+(``model.suppress`` and the family adapter's) become vLLM ``bad_words``.
+
+Which families go through vLLM here is the adapter's ``vllm_placeholders``: GLM-4.1V (its spans,
+above) and Qwen2-VL / Qwen2.5-VL (each run of an image's or video's pad tokens collapses back to
+one, which vLLM expands again). Other families are refused with their name: vLLM implements
+them, but their placeholder layouts (timestamped frame spans, tile tags, crop grids) are not
+collapsed here yet and, untested, could train on tokens the sampler never saw.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from thinkvl.model.families.base import video_metadata
 from thinkvl.model.inputs import VIDEO_FPS, Encoded, Media
 
 
@@ -45,6 +52,36 @@ class VisionTokens:
             raise ValueError(f"{type(config).__name__} lacks {missing}: the vLLM engines support "
                              "GLM-4.1V-style vision placeholders only")
         return cls(*(int(getattr(config, n)) for n in names))
+
+    def collapse(self, ids: list[int]) -> list[int]:
+        return collapse_placeholders(ids, self)
+
+
+@dataclass(frozen=True)
+class RunTokens:
+    """Placeholder tokens that the processor repeats once per vision token (Qwen2-VL's
+    ``<|image_pad|>`` / ``<|video_pad|>``): a run collapses back to one."""
+
+    ids: tuple[int, ...]
+
+    def collapse(self, ids: list[int]) -> list[int]:
+        out: list[int] = []
+        for tok in ids:
+            if not (tok in self.ids and out and out[-1] == tok):
+                out.append(tok)
+        return out
+
+
+def placeholders_for(adapter):
+    """The vLLM placeholder layout of a family (``Family.vllm_placeholders``), or an error
+    naming the family."""
+    layout = adapter.vllm_placeholders
+    if layout == "glm":
+        return VisionTokens.from_config(adapter.config)
+    if layout == "runs":
+        return RunTokens(tuple(adapter.feature_ids))
+    raise ValueError(f"{adapter.name}: thinkvl does not hand this family's prompts to vLLM (supported here: "
+                     "glm4v, qwen2_vl, qwen2_5_vl); use the hf rollout engine / eval backend")
 
 
 def collapse_placeholders(ids: list[int], vt: VisionTokens) -> list[int]:
@@ -72,23 +109,25 @@ def collapse_placeholders(ids: list[int], vt: VisionTokens) -> list[int]:
     return out
 
 
-def video_item(frames) -> tuple[np.ndarray, dict]:
+def video_item(frames, timestamps: list[float] | None = None) -> tuple[np.ndarray, dict]:
     """A video as vLLM takes it: (T, H, W, 3) uint8 frames and the trainer's metadata."""
     array = np.stack([np.asarray(f.convert("RGB")) for f in frames])
-    n = len(frames)
-    return array, {"fps": VIDEO_FPS, "duration": n / VIDEO_FPS, "total_num_frames": n,
-                   "frames_indices": list(range(n)), "do_sample_frames": False}
+    meta = video_metadata(len(frames), VIDEO_FPS, timestamps)
+    return array, {"fps": meta.fps, "duration": meta.duration, "total_num_frames": meta.total_num_frames,
+                   "frames_indices": list(meta.frames_indices), "do_sample_frames": False}
 
 
-def vllm_prompt(sample: Encoded, media: Media, vt: VisionTokens, extra_ids: list[int] = ()) -> dict:
+def vllm_prompt(sample: Encoded, media: Media, vt, extra_ids: list[int] = ()) -> dict:
     """A vLLM ``TokensPrompt`` for ``sample``'s prompt (plus ``extra_ids`` after it: a
-    continuation such as a forced answer is fed as tokens, never re-tokenised text)."""
-    ids = collapse_placeholders(sample.input_ids[:sample.prompt_len], vt) + list(extra_ids)
+    continuation such as a forced answer is fed as tokens, never re-tokenised text); ``vt``: the
+    family's placeholder layout (``placeholders_for``)."""
+    ids = vt.collapse(sample.input_ids[:sample.prompt_len]) + list(extra_ids)
     mm: dict = {}
     if media.images:
         mm["image"] = list(media.images)
     if media.videos:
-        mm["video"] = [video_item(v) for v in media.videos]
+        times = media.video_times() or [None] * len(media.videos)
+        mm["video"] = [video_item(v, t) for v, t in zip(media.videos, times)]
     prompt: dict = {"prompt_token_ids": ids}
     if mm:
         prompt["multi_modal_data"] = mm

@@ -4,8 +4,8 @@ A rollout batch arrives as mini-batches (``rl.batch.MiniBatch``), one optimizer 
 (``rl.mini_batches``), repeated ``rl.updates_per_batch`` times (PPO epochs). The old
 log-probabilities are computed once, before the first step, from the policy that sampled; so
 from the second step on the ratio moves off 1 and clip-higher acts. Within a step, micro-batches
-are modality-homogeneous (GLM-4.1V cannot mix images and video in one forward) and made of whole
-prompt groups (``MiniBatch.groups`` says which samples share a prompt); each micro-batch's loss
+are made of samples one forward can take (the family adapter's ``batch_key``: GLM-4.1V cannot
+mix images and video) and of whole prompt groups (``MiniBatch.groups`` says which samples share a prompt); each micro-batch's loss
 is scaled by its step's sample or token count over all ranks, so accumulation equals that step's
 full-batch gradient.
 
@@ -17,7 +17,9 @@ What a micro-batch computes, and what it does not:
   of all completions flow back into the shared prompt forward (same gradient as n full rows);
 * logits only at positions whose next token is trained (``logits_to_keep``), not over the
   prompt, the forced ``</think><answer>`` or the padding;
-* multimodal RoPE positions are computed once per prompt, not per row inside the forward;
+* positions (multimodal RoPE with every ``get_rope_index`` input, or 1-D) are computed once
+  per prompt, not per row inside the forward; the prompt's processor fields batch by the
+  family's rules (``model.families.batching``), the completions carry ids, mask and positions;
 * on-policy with one optimizer step per rollout batch, the "old" log-probabilities are the
   current ones, detached: no separate no-grad forward (more steps do one, before the first).
 
@@ -42,8 +44,9 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from thinkvl.model.compat import cache_kwargs, keep_logits, returned_cache
-from thinkvl.model.inputs import IGNORE, VISION_KEYS, Encoded, group_by_modality
-from thinkvl.model.positions import rope_index, sample_positions
+from thinkvl.model.families.batching import collate_fields
+from thinkvl.model.inputs import IGNORE, Encoded, batching_rules, group_by_modality
+from thinkvl.model.positions import sample_positions, uses_mrope
 from thinkvl.rl.batch import MiniBatch
 from thinkvl.rl.config import AlgoConfig
 from thinkvl.rl.loss import get_policy_loss, kl_k3, policy_loss
@@ -59,12 +62,12 @@ class MicroBatch:
     weight: float = 1.0  # 0 for a filler that only keeps ranks in lockstep
 
 
-def plan_micro_batches(samples: list[Encoded], size: int, groups: Sequence[int]) -> list[MicroBatch]:
-    """Modality-homogeneous micro-batches of at most ``size`` sequences, made of whole prompt
-    groups (``groups[i]``: sample i's group; a group larger than ``size`` is split), groups in
-    order of their longest sequence."""
+def plan_micro_batches(samples: list[Encoded], size: int, groups: Sequence[int], adapter=None) -> list[MicroBatch]:
+    """Micro-batches of at most ``size`` sequences one forward can take (``adapter.batch_key``;
+    without an adapter: by modality), made of whole prompt groups (``groups[i]``: sample i's
+    group; a group larger than ``size`` is split), groups in order of their longest sequence."""
     plan = []
-    for idx in group_by_modality(samples):
+    for idx in group_by_modality(samples, adapter):
         members: dict[int, list[int]] = {}
         for i in idx:
             members.setdefault(groups[i], []).append(i)
@@ -82,7 +85,8 @@ def plan_micro_batches(samples: list[Encoded], size: int, groups: Sequence[int])
 
 
 def has_vision(sample: Encoded) -> bool:
-    return any(k in sample.vision for k in ("pixel_values", "pixel_values_videos"))
+    """Any processor output beyond the per-token fields: the sample runs the vision tower."""
+    return bool(sample.vision)
 
 
 def check_same_prompt(sample: Encoded, first: Encoded, group: object) -> None:
@@ -98,8 +102,9 @@ class Positions:
     """Position ids of a prompt (multimodal RoPE when the model has one), computed once per
     prompt (``key``: its group), and the position its completion starts at."""
 
-    def __init__(self, model):
-        self.rope = rope_index(model)
+    def __init__(self, model, adapter=None):
+        self.model, self.adapter = model, adapter
+        self.mrope = uses_mrope(model, adapter)
         self.cache: dict[object, tuple[torch.Tensor, int]] = {}
         self.first: dict[object, Encoded] = {}
 
@@ -109,10 +114,10 @@ class Positions:
         else:
             self.first[key] = sample
             p = sample.prompt_len
-            if self.rope is None:
+            if not self.mrope:
                 self.cache[key] = (torch.arange(p), p)
             else:
-                pos = sample_positions(self.rope, sample, p)
+                pos = sample_positions(self.model, sample, p, self.adapter)
                 self.cache[key] = (pos, int(pos.max()) + 1 if p else 0)
         return self.cache[key]
 
@@ -131,7 +136,8 @@ class PrefixBatch:
 def collate_prefix(samples: list[Encoded], groups: Sequence[int], pad_id: int, positions: Positions,
                    extra_prompts: list[Encoded] = ()) -> PrefixBatch:
     """``groups[i]``: sample i's group (equal numbers share one prompt forward); ``extra_prompts``
-    join the prompt forward without completions (the FSDP vision filler)."""
+    join the prompt forward without completions (the FSDP vision filler). The prompts' processor
+    fields batch by the family's rules (``positions.adapter``), left-padded."""
     index: dict[int, int] = {}
     prompts: list[Encoded] = []
     keys: list[object] = []
@@ -148,29 +154,21 @@ def collate_prefix(samples: list[Encoded], groups: Sequence[int], pad_id: int, p
         group.append(index[g])
     prompts = prompts + list(extra_prompts)
     keys = keys + [("extra", i) for i in range(len(extra_prompts))]
-    mrope = positions.rope is not None
+    mrope = positions.mrope
     u, width = len(prompts), max(p.prompt_len for p in prompts)
-    ids = torch.full((u, width), pad_id, dtype=torch.long)
-    mask = torch.zeros((u, width), dtype=torch.long)
-    mm = torch.zeros((u, width), dtype=torch.long)
+    prompt = collate_fields([s.part(s.prompt_len) for s in prompts], batching_rules(prompts, positions.adapter),
+                            pad_id, padding_side="left")
+    mask = prompt["attention_mask"]
     pos = torch.zeros((3, u, width) if mrope else (u, width), dtype=torch.long)
     start = torch.zeros(u, dtype=torch.long)
-    vision: dict[str, list[torch.Tensor]] = {k: [] for k in VISION_KEYS}
     for i, s in enumerate(prompts):
         p = s.prompt_len
-        ids[i, width - p:] = torch.as_tensor(s.input_ids[:p])
-        mm[i, width - p:] = torch.as_tensor(s.mm_token_type_ids[:p])
-        mask[i, width - p:] = 1
         prompt_pos, start[i] = positions(s, keys[i])
         if mrope:
             pos[:, i, width - p:] = prompt_pos
         else:
             pos[i, width - p:] = prompt_pos
-        for key in VISION_KEYS:
-            if key in s.vision:
-                vision[key].append(s.vision[key])
-    prompt = {"input_ids": ids, "attention_mask": mask, "mm_token_type_ids": mm, "position_ids": pos,
-              **{k: torch.cat(v, 0) for k, v in vision.items() if v}}
+    prompt["position_ids"] = pos
 
     b, c = len(samples), max(len(s.input_ids) - s.prompt_len for s in samples)
     cids = torch.full((b, c), pad_id, dtype=torch.long)
@@ -246,13 +244,14 @@ class Actor:
 
     def __init__(self, model, pad_id: int, algo: AlgoConfig | None = None, optim: OptimConfig | None = None,
                  *, total_steps: int = 0, temperature: float = 1.0, reference=None,
-                 filler: Encoded | None = None):
+                 filler: Encoded | None = None, adapter=None):
         self.model = model
         self.pad_id = pad_id
+        self.adapter = adapter  # the family's batching, positions and parts (None: GLM-4.1V's layout)
         self.algo = algo or AlgoConfig()
         get_policy_loss(self.algo.loss)  # an unknown rl.loss fails here, not after the first rollouts
         self.optim = optim or OptimConfig(**RL_DEFAULTS)
-        self.optimizer, self.scheduler = build_optimizer(model, self.optim, total_steps)
+        self.optimizer, self.scheduler = build_optimizer(model, self.optim, total_steps, adapter)
         self.temperature = temperature
         self.reference = reference  # frozen copy, only when kl_coef > 0
         self.filler = filler  # a loss-free image sample, under FSDP only (see the module notes)
@@ -276,7 +275,7 @@ class Actor:
         (zero-weight repeats of its first where a rank has fewer: each forward is a collective)."""
         plans = []
         for mb in mini_batches:
-            plan = plan_micro_batches(mb.samples, self.algo.micro_batch, mb.groups)
+            plan = plan_micro_batches(mb.samples, self.algo.micro_batch, mb.groups, self.adapter)
             plans.append([MicroBatch(m.rows, 0.0) for m in plan] if mb.filler else plan)
         if _world() == 1:
             return plans
@@ -345,7 +344,7 @@ class Actor:
         if not mini_batches:
             raise ValueError("no samples to train on")
         a = self.algo
-        positions = Positions(self.model)
+        positions = Positions(self.model, self.adapter)
         plans = self._plans(mini_batches)
         steps = a.updates_per_batch * len(mini_batches)
         old = self._old_logprobs(mini_batches, plans, positions) if steps > 1 else [None] * len(plans)

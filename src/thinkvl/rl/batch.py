@@ -88,7 +88,7 @@ class Group:
     def advantages(self) -> list[float | None]:
         return [r.advantage for r in self.outcome.rollouts] if self.outcome else [None] * len(self.completions)
 
-    def describe(self, think_close: int) -> GroupOutcome:
+    def describe(self, think_close) -> GroupOutcome:
         p = self.prompt
         rollouts = [Rollout(
             prompt_id=p.id, domain=p.domain, response=c.text, reward=res.reward,
@@ -213,7 +213,7 @@ class StepBatch:
     rank: int = 0
 
     @classmethod
-    def gather(cls, groups: list[Group], think_close: int, rank: int = 0) -> StepBatch:
+    def gather(cls, groups: list[Group], think_close, rank: int = 0) -> StepBatch:
         """The step's one ``all_gather_object``: every rank's group outcomes, in rank order."""
         parts = all_gather_object([g.describe(think_close) for g in groups])
         outcomes = [o for part in parts for o in part]

@@ -25,6 +25,7 @@ class Prompt:
     base_dir: Path | None = None
     meta: dict = field(default_factory=dict)
     offline_pass: float | None = None
+    source: str | None = None  # FILE:LINE of the record (named by encoding errors)
 
     @property
     def question(self) -> str:
@@ -68,7 +69,7 @@ def load_prompts(path: str | Path, skip_invalid: bool = False, limit: int | None
         offline = graded.get(str(rec["id"]), meta.get("pass_rate"))
         prompts.append(Prompt(id=str(rec["id"]), domain=rec["domain"], messages=rec["prompt"],
                               answer=rec["answer"], base_dir=base_dir_of(rec), meta=meta,
-                              offline_pass=offline))
+                              offline_pass=offline, source=rec.get("_source")))
         if limit is not None and len(prompts) >= limit:
             break
     if not prompts:

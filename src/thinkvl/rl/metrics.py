@@ -32,9 +32,13 @@ class Rollout:
     answer: object = None
 
 
-def think_length(token_ids: list[int], think_close_id: int) -> int:
-    """Tokens before ``</think>`` (all of them when the think block never closed)."""
-    return token_ids.index(think_close_id) if think_close_id in token_ids else len(token_ids)
+def think_length(token_ids: list[int], think_close) -> int:
+    """Tokens before ``</think>`` (all of them when the think block never closed).
+    ``think_close``: its token id, or (a family where it is several tokens) a function of the ids
+    (``think_close_id``)."""
+    if callable(think_close):
+        return think_close(token_ids)
+    return token_ids.index(think_close) if think_close in token_ids else len(token_ids)
 
 
 def _mean(values) -> float:
@@ -80,5 +84,24 @@ def domain_metrics(rollouts: list[Rollout], groups: dict[int, list[Rollout]]) ->
     return out
 
 
-def think_close_id(tokenizer) -> int:
-    return tokenizer.convert_tokens_to_ids(THINK_CLOSE)
+def think_close_id(tokenizer_or_adapter):
+    """``</think>``'s id where it is one token; else a function counting the tokens before its
+    text (a checkpoint whose tokenizer splits it, before SFT adds the markers)."""
+    from thinkvl.model.families import Family
+
+    if not isinstance(tokenizer_or_adapter, Family):
+        return tokenizer_or_adapter.convert_tokens_to_ids(THINK_CLOSE)
+    info = tokenizer_or_adapter.markers()[THINK_CLOSE]
+    if info.single:
+        return info.ids[0]
+    tok = tokenizer_or_adapter.tokenizer
+
+    def length(ids: list[int]) -> int:
+        ends, text = [], ""
+        for t in ids:
+            text += tok.decode([t], skip_special_tokens=False)
+            ends.append(len(text))
+        at = text.find(THINK_CLOSE)
+        return len(ids) if at < 0 else sum(1 for e in ends if e <= at)
+
+    return length

@@ -28,6 +28,7 @@ import torch
 
 from thinkvl.config import dump_config
 from thinkvl.model.factory import load_model, load_processor
+from thinkvl.model.families import adapter_for
 from thinkvl.rewards import RewardSystem
 from thinkvl.rl import advantage as advantages
 from thinkvl.rl import mismatch
@@ -97,18 +98,19 @@ class RLTrainer:
                                   batch_size=r.batch_size, distributed=self.info.world_size > 1,
                                   rollout=r, seed=cfg.run.seed)
         a, o = cfg.rl, cfg.optim
-        freeze_vision(model, o.vision_lr_scale)
+        self.adapter = adapter_for(model, self.processor)
+        freeze_vision(model, o.vision_lr_scale, self.adapter, o.projector_lr_scale)
         shard_model(model, self.info, o.precision)
         reference = None
         if a.kl_coef > 0:  # off by default; a frozen copy only when asked
             reference = load_model(cfg.model, device=self.info.device).eval().requires_grad_(False)
         # Under FSDP every forward must run the vision tower (its blocks' collectives): micro-batches
         # without images get this loss-free dummy image row, as in the supervised stages.
-        filler = dummy_vision_item(self.processor).sample if self.info.distributed else None
+        filler = dummy_vision_item(self.adapter).sample if self.info.distributed else None
         self.actor = Actor(model, self.processor.tokenizer.pad_token_id, a, o, total_steps=a.steps,
-                           temperature=r.temperature, reference=reference, filler=filler)
+                           temperature=r.temperature, reference=reference, filler=filler, adapter=self.adapter)
         self.estimator = advantages.get_estimator(a.advantage)
-        self.think_close = think_close_id(self.processor.tokenizer)
+        self.think_close = think_close_id(self.adapter)
         self.counters = {"rollouts": 0, "tokens": 0, "prompts": 0, "seconds": 0.0}
         self.step_done = 0
         if resume:

@@ -1,32 +1,32 @@
-"""The FSDP vision filler: a loss-free smallest-image sample.
+"""The FSDP vision filler: a loss-free small-image sample.
 
 Under FSDP2 every forward is a collective: the vision tower's blocks all-gather their shards, so
 every rank must run the tower in every micro-batch, including ranks whose micro-batch holds no
 image. Such micro-batches get this sample appended (no labels, so it adds nothing to the loss);
-the supervised stages and the RL actor use the same one.
+the supervised stages and the RL actor use the same one. It is encoded like any prompt of the
+family (``model.inputs``), so it carries exactly the fields the family's model takes.
 """
 
 from __future__ import annotations
 
-import torch
-
 from thinkvl.data.packing import PackItem
-from thinkvl.model.inputs import IGNORE, VISION_KEYS, Encoded
+from thinkvl.model.families import as_adapter
+from thinkvl.model.inputs import Media, encode_sample
 
 
 def dummy_vision_item(processor, positions=None) -> PackItem:
-    """A smallest-image sample with no loss: appended to text-only batches under FSDP so every
-    rank runs the vision tower (its all-gathers must happen on all ranks)."""
+    """A small-image sample with no loss (``processor``: a processor or a family adapter): the
+    smallest image GLM/Qwen patching takes (patch × merge pixels a side), 32 pixels elsewhere
+    (every other family resizes it to its own fixed input)."""
     from PIL import Image
 
-    image = processor.image_processor
-    side = int(image.patch_size) * int(image.merge_size)
-    text = processor.apply_chat_template(
-        [{"role": "user", "content": [{"type": "image", "image": "dummy"}]}], tokenize=False)
-    enc = processor(text=[text], images=[Image.new("RGB", (side, side))], padding=False)
-    ids = [int(t) for t in enc["input_ids"][0]]
-    mm = [int(t) for t in enc["mm_token_type_ids"][0]] if "mm_token_type_ids" in enc else [0] * len(ids)
-    vision = {k: torch.as_tensor(enc[k]) for k in VISION_KEYS if k in enc}
-    sample = Encoded(input_ids=ids, labels=[IGNORE] * len(ids), mm_token_type_ids=mm, prompt_len=len(ids),
-                     vision=vision)
-    return PackItem(sample=sample, positions=positions(sample) if positions else None, key=None)
+    adapter = as_adapter(processor)
+    image = adapter.processor.image_processor
+    patch, merge = getattr(image, "patch_size", None), getattr(image, "merge_size", None)
+    side = int(patch) * int(merge) if isinstance(patch, int) and isinstance(merge, int) else 32
+    prompt = [{"role": "user", "content": [{"type": "image", "image": "dummy"}]}]
+    sample = encode_sample(adapter, prompt, None, media=Media(images=[Image.new("RGB", (side, side))]),
+                           where="the FSDP vision filler")
+    key = adapter.batch_key(sample)
+    return PackItem(sample=sample, positions=positions(sample) if positions else None, key=None,
+                    batch="/".join(map(str, key)) or "any")

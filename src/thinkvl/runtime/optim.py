@@ -4,8 +4,11 @@ Pre-training, SFT and RL share ``OptimConfig`` and ``build_optimizer``; only the
 (stage defaults are data, merged under whatever a recipe sets: ``with_stage_defaults``).
 
 - Parameter groups: language model first, then the vision tower at ``lr × vision_lr_scale``
-  (``0`` freezes it: no gradients, no optimizer state); biases and norm weights (1-D parameters)
-  get no weight decay.
+  (``0`` freezes it: no gradients, no optimizer state) and the projector (the bridge into the
+  language model) at ``lr × projector_lr_scale`` (unset: as the tower; a family whose projector
+  sits inside the tower's module, GLM-4.1V's merger, has always moved with it); biases and norm
+  weights (1-D parameters) get no weight decay. Which parameter is which comes from the family
+  adapter's module names (``Family.part_of``), or, without one, from a name match.
 - Schedule: linear warm-up, then constant, cosine or linear decay to ``min_lr_ratio × lr`` at the
   stage's last step (``lr_lambda``).
 - Precision: the optimizer only ever steps fp32 parameters. AdamW on bf16 weights rounds away
@@ -36,6 +39,9 @@ class OptimConfig(Section):
     vision_lr_scale: float = Field(
         1.0, ge=0, description="vision tower lr = lr × this; 0 freezes it (no vision gradients). A "
                                "ViT trained at the LM's lr can collapse")
+    projector_lr_scale: float | None = Field(
+        None, ge=0, description="projector (vision-to-language bridge) lr = lr × this; 0 freezes it; "
+                                "unset: the vision tower's scale")
     weight_decay: float = Field(0.1, ge=0, description="decoupled (AdamW); never on 1-D parameters")
     betas: tuple[float, float] = (0.9, 0.95)
     eps: float = Field(1e-8, gt=0)
@@ -82,16 +88,39 @@ def lr_lambda(step: int, total: int, warmup: int, schedule: str, min_ratio: floa
 
 
 def is_vision_param(name: str) -> bool:
-    """Parameters of the vision encoder (GLM/Qwen ``visual``, LLaVA ``vision_tower``, …)."""
+    """Parameters of the vision encoder (GLM/Qwen ``visual``, LLaVA ``vision_tower``, …), by name
+    (a family adapter's ``part_of`` knows the tower and the projector apart)."""
     return any(part in VISION_MODULES for part in name.split("."))
 
 
-def freeze_vision(model, vision_lr_scale: float) -> None:
-    """``vision_lr_scale == 0`` freezes the vision tower: no gradients, no optimizer state."""
-    if vision_lr_scale == 0:
-        for name, p in model.named_parameters():
-            if is_vision_param(name):
-                p.requires_grad_(False)
+def part_of(name: str, adapter=None) -> str:
+    """``"vision"``, ``"projector"`` or ``"language"``: by the family adapter's module names, or
+    (no adapter) vision by name match and everything else language."""
+    if adapter is not None:
+        return adapter.part_of(name)
+    return "vision" if is_vision_param(name) else "language"
+
+
+def part_scale(part: str, cfg_or_vision: "OptimConfig | float", projector: float | None = None) -> float:
+    """The lr scale of a part (the projector follows the tower unless set)."""
+    if isinstance(cfg_or_vision, OptimConfig):
+        vision, projector = cfg_or_vision.vision_lr_scale, cfg_or_vision.projector_lr_scale
+    else:
+        vision = cfg_or_vision
+    if part == "vision":
+        return vision
+    if part == "projector":
+        return vision if projector is None else projector
+    return 1.0
+
+
+def freeze_vision(model, vision_lr_scale: float, adapter=None, projector_lr_scale: float | None = None) -> None:
+    """A part whose lr scale is 0 is frozen (the tower at ``vision_lr_scale == 0``, the projector
+    with it unless ``projector_lr_scale`` is set): no gradients, no optimizer state."""
+    for name, p in model.named_parameters():
+        part = part_of(name, adapter)
+        if part != "language" and part_scale(part, vision_lr_scale, projector_lr_scale) == 0:
+            p.requires_grad_(False)
 
 
 def seed_everything(seed: int) -> None:
@@ -116,18 +145,22 @@ def check_master_weights(model) -> None:
             "compute")
 
 
-def param_groups(model, cfg: OptimConfig) -> list[dict]:
-    """Trainable parameters split by (vision tower?, decayed?), language model first."""
-    groups: dict[tuple[bool, bool], list] = {}
+PART_ORDER = {"language": 0, "vision": 1, "projector": 2}
+
+
+def param_groups(model, cfg: OptimConfig, adapter=None) -> list[dict]:
+    """Trainable parameters split by (part, decayed?), language model first."""
+    groups: dict[tuple[int, bool], list] = {}
     for name, p in model.named_parameters():
         if p.requires_grad:
-            groups.setdefault((is_vision_param(name), p.ndim >= 2), []).append(p)
+            groups.setdefault((PART_ORDER[part_of(name, adapter)], p.ndim >= 2), []).append(p)
+    parts = {v: k for k, v in PART_ORDER.items()}
     return [{"params": ps, "weight_decay": cfg.weight_decay if decay else 0.0,
-             "lr": cfg.lr * (cfg.vision_lr_scale if vision else 1.0)}
-            for (vision, decay), ps in sorted(groups.items())]
+             "lr": cfg.lr * part_scale(parts[order], cfg), "part": parts[order]}
+            for (order, decay), ps in sorted(groups.items())]
 
 
-def build_optimizer(model, cfg: OptimConfig, total_steps: int):
+def build_optimizer(model, cfg: OptimConfig, total_steps: int, adapter=None):
     """AdamW over ``model``'s trainable fp32 parameters and its lr schedule over ``total_steps``.
 
     Returns ``(optimizer, scheduler)``. The schedule counts the stage's steps (``total_steps``):
@@ -136,7 +169,7 @@ def build_optimizer(model, cfg: OptimConfig, total_steps: int):
     model's lr of that step.
     """
     check_master_weights(model)
-    groups = param_groups(model, cfg)
+    groups = param_groups(model, cfg, adapter)
     if not groups:
         raise ValueError("the model has no trainable parameters (is everything frozen?)")
     device = next(p for g in groups for p in g["params"]).device

@@ -19,7 +19,8 @@ from thinkvl.runtime.optim import OptimConfig
 class ModelConfig(Section):
     path: str = Field(..., description="Hugging Face model folder to start from")
     init_if_missing: str | None = Field(
-        None, description="build a fresh tiny-model preset (tiny|small) at `path` if it is not a model yet")
+        None, description="build a fresh tiny model at `path` if it is not a model yet: a GLM-4.1V preset "
+                          "(tiny|small) or a family name (qwen2_5_vl, gemma3, …)")
     init_seed: int = 0
     attn_implementation: str | None = Field(
         None, description="e.g. flash_attention_2 on GPU (packed rows then use varlen kernels)")

@@ -1,8 +1,9 @@
 """The supervised training loop shared by pre-training and SFT.
 
-Read top to bottom: set up (process group, model, FSDP2, optimizer, schedule, data feed, resume),
-then for each step: take this process's packed rows (encoded one step ahead on a background
-thread), split them into modality-homogeneous micro-batches, weight each micro-batch's loss by
+Read top to bottom: set up (process group, model and its family adapter, the protocol markers
+at SFT start, FSDP2, optimizer, schedule, data feed, resume), then for each step: take this
+process's packed rows (encoded one step ahead on a background thread), split them into
+micro-batches one forward pass can take (the family's batch groups), weight each micro-batch's loss by
 the step's total token/sample count, step the optimizer, log metrics (loss, lr, grad norm,
 packing efficiency, tokens/s, skipped samples), and checkpoint atomically every ``save_every``
 steps and at the end (plus ``final/``).
@@ -23,7 +24,8 @@ import torch
 
 from thinkvl.config import dump_config
 from thinkvl.data.packing import Pack, collate_packs, efficiency, make_rope_positions
-from thinkvl.model.factory import build_tiny, load_processor
+from thinkvl.model.factory import load_processor
+from thinkvl.model.families import adapter_for
 from thinkvl.runtime import checkpoint as ckpt
 from thinkvl.runtime import distributed as D
 from thinkvl.runtime.filler import dummy_vision_item
@@ -41,7 +43,8 @@ FAULT_ENV = "THINKVL_FAULT_AFTER_STEP"
 
 
 def micro_batches(packs: list[Pack], size: int) -> list[list[Pack]]:
-    """Rows grouped by modality (GLM-4.1V cannot mix images and video), ``size`` rows each."""
+    """Rows grouped by batch group (``PackItem.batch``: GLM-4.1V cannot mix images and video),
+    ``size`` rows each."""
     by_modality: dict[str, list[Pack]] = {}
     for pack in packs:
         by_modality.setdefault(pack.modality, []).append(pack)
@@ -70,19 +73,24 @@ class SupervisedTrainer:
         model = load_for_training(model_path)
         if cfg.model.attn_implementation:
             model.set_attn_implementation(cfg.model.attn_implementation)
-        self.positions = make_rope_positions(model)
+        self.adapter = adapter_for(model, self.processor)
+        if cfg.STAGE == "sft":  # the protocol markers become tokens (saved with every checkpoint)
+            added = self.adapter.add_markers(model)
+            if added and info.is_main:
+                log.info("added protocol markers as special tokens (embeddings resized): %s", " ".join(added))
+        self.positions = make_rope_positions(model, self.adapter)
         if cfg.model.gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
-        freeze_vision(model, cfg.optim.vision_lr_scale)
+        freeze_vision(model, cfg.optim.vision_lr_scale, self.adapter, cfg.optim.projector_lr_scale)
         model.to(info.device).train()
         self.model = D.shard_model(model, info, cfg.optim.precision)
-        self.optimizer, self.scheduler = build_optimizer(self.model, cfg.optim, cfg.train.steps)
+        self.optimizer, self.scheduler = build_optimizer(self.model, cfg.optim, cfg.train.steps, self.adapter)
 
         # data: this process's shards, packed to seq_len
         d = cfg.data
         budget = Budget(d.seq_len, d.max_image_tokens, d.max_video_tokens, d.video_fps, d.min_frame_pair_tokens)
-        encoder = SampleEncoder(self.processor, cfg.STAGE, budget, positions=self.positions)
+        encoder = SampleEncoder(self.adapter, cfg.STAGE, budget, positions=self.positions)
         self.feed = StepFeed(d.train, rank=info.rank, world_size=info.world_size, shards=d.shards,
                              packs_per_step=cfg.train.packs_per_step, encode=encoder,
                              seq_len=d.seq_len, buffer_tokens=int(d.pack_buffer_rows * d.seq_len),
@@ -91,7 +99,7 @@ class SupervisedTrainer:
                              media_roots=tuple(d.media_roots))
         if d.prefetch:
             self.feed = PrefetchedFeed(self.feed)
-        self.filler = dummy_vision_item(self.processor, self.positions) if info.distributed else None
+        self.filler = dummy_vision_item(self.adapter, self.positions) if info.distributed else None
 
         self.step = 0
         if start is not None:
@@ -108,7 +116,7 @@ class SupervisedTrainer:
         path = Path(self.cfg.model.path)
         if not (path / "config.json").exists() and self.cfg.model.init_if_missing:
             if self.info.is_main:
-                build_tiny(path, preset=self.cfg.model.init_if_missing, seed=self.cfg.model.init_seed)
+                build_initial(path, self.cfg.model.init_if_missing, self.cfg.model.init_seed)
             D.barrier()
         return path
 
@@ -128,7 +136,7 @@ class SupervisedTrainer:
         for i in range(n_micro):
             real = i < len(plan)
             batch = collate_packs(plan[i] if real else plan[0], self.processor.tokenizer.pad_token_id,
-                                  filler=self.filler)
+                                  filler=self.filler, adapter=self.adapter)
             batch = {k: v.to(info.device) for k, v in batch.items()}
             D.gradient_sync(self.model, i == n_micro - 1)
             with autocast(cfg.optim.precision, info.device, info.distributed):
@@ -195,6 +203,20 @@ class SupervisedTrainer:
         return ckpt.save_checkpoint(self.run_dir, self.step, self.model, self.processor, self.optimizer,
                                     self.scheduler, extra={"data": merged, "stage": self.cfg.STAGE},
                                     keep_last=self.cfg.run.keep_last, dtype=self.save_dtype)
+
+
+def build_initial(path: Path, init: str, seed: int) -> Path:
+    """A fresh tiny model at ``path``: a GLM-4.1V preset (tiny, small) or a family's tiny model."""
+    from thinkvl.model.factory import PRESETS, build_tiny
+    from thinkvl.model.families import FAMILIES
+    from thinkvl.model.families.tiny import build_tiny_family
+
+    if init in PRESETS:
+        return build_tiny(path, preset=init, seed=seed)
+    if init in FAMILIES:
+        return build_tiny_family(init, path, seed=seed)
+    raise ValueError(f"model.init_if_missing={init!r}: expected a preset ({', '.join(PRESETS)}) or a family "
+                     f"({', '.join(FAMILIES)})")
 
 
 def _sum_counts(counts: list[dict[str, int]]) -> dict[str, int]:

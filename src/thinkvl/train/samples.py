@@ -5,15 +5,20 @@
 - SFT (chat ending in an assistant turn): loss on the assistant's tokens only (``/nothink``
   samples carry an empty think block and teach the hybrid mode).
 
-Images are resized by the processor to at most ``max_image_tokens``; videos are sampled at 2 fps
-with timestamps (uniformly over the whole clip when too long) and resized to at most
-``max_video_tokens``. Anything that still breaks a budget, cannot be decoded, or exceeds
-``seq_len`` raises :class:`SampleError` with the record's ``file:line`` and a ``reason`` the
-trainer counts when told to skip.
+Budgets are in each family's own units, applied through its adapter (``model.families``): the
+processor is capped so one image takes at most ``max_image_tokens`` (``Family.cap_image_tokens``:
+max pixels for GLM/Qwen, crop grids, tiles); videos are sampled at ``video_fps`` with the time of
+every kept frame passed to the processor (uniformly over the whole clip when too long), the frame
+count bounded by what ``max_video_tokens`` holds (GLM/Qwen: frames shrink to a floor resolution
+first; other families: ``Family.frame_tokens`` per frame). Anything that still breaks a budget,
+cannot be decoded, does not place its media in the prompt, or exceeds ``seq_len`` raises
+:class:`SampleError` with the record's ``file:line`` and a ``reason`` the trainer counts when told
+to skip.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +36,10 @@ from thinkvl.data.media import (
     max_video_frames,
 )
 from thinkvl.data.packing import PackItem
-from thinkvl.model.inputs import IGNORE, VISION_KEYS, Encoded, media_items, split_chat
-from thinkvl.model.tokenizer import EOS
+from thinkvl.model.families import as_adapter
+from thinkvl.model.families.batching import Unit
+from thinkvl.model.inputs import IGNORE, Encoded, Media, media_items, process_text, render_prompt, split_chat
+from thinkvl.model.families.chat import render
 
 
 class SampleError(ValueError):
@@ -54,33 +61,42 @@ class Budget:
 
 
 class SampleEncoder:
-    """Callable turning one record into a :class:`PackItem` for ``stage`` (pretrain or sft)."""
+    """Callable turning one record into a :class:`PackItem` for ``stage`` (pretrain or sft).
+
+    ``processor``: the family adapter (``adapter_for(model, processor)``) or a processor. The
+    adapter's processor is copied before its caps are set, so the caller's is never changed."""
 
     def __init__(self, processor, stage: str, budget: Budget, positions=None):
         if stage not in ("pretrain", "sft"):
             raise ValueError(f"unknown stage {stage!r}; expected pretrain or sft")
-        self.processor, self.stage, self.budget, self.positions = processor, stage, budget, positions
-        self.tokenizer = processor.tokenizer
-        image = processor.image_processor
-        self.patch = int(image.patch_size)
-        self.merge = int(image.merge_size)
-        self.temporal = int(getattr(image, "temporal_patch_size", 2) or 2)
-        self.image_size = self._size(image, budget.max_image_tokens)
-        video = getattr(processor, "video_processor", None)
-        self.video_size = self._size(video, budget.max_video_tokens) if video is not None else None
-
-    def _size(self, proc, tokens: int) -> dict:
-        size = proc.size
-        shortest = size.get("shortest_edge") if isinstance(size, dict) else getattr(size, "shortest_edge", None)
-        return {"shortest_edge": shortest or 0,
-                "longest_edge": max_pixels_for_tokens(tokens, self.patch, self.merge, self.temporal)}
+        self.stage, self.budget, self.positions = stage, budget, positions
+        adapter = as_adapter(processor)
+        self.pixels = adapter.budget().unit == "pixels"
+        self.adapter = type(adapter)(adapter.config, copy.copy(adapter.processor), adapter.generation_config)
+        self.processor = self.adapter.processor
+        self.tokenizer = self.adapter.tokenizer
+        self.processor.image_processor = copy.deepcopy(self.processor.image_processor)
+        try:
+            if budget.max_image_tokens < self.adapter.budget().max_image_tokens:
+                self.adapter.cap_image_tokens(budget.max_image_tokens)
+        except ValueError as err:
+            raise ValueError(f"data.max_image_tokens={budget.max_image_tokens}: {err}") from err
+        video = getattr(self.processor, "video_processor", None)
+        self.video_size = None
+        if self.pixels and video is not None:
+            image = self.processor.image_processor
+            self.patch, self.merge = int(image.patch_size), int(image.merge_size)
+            self.temporal = int(getattr(image, "temporal_patch_size", 2) or 2)
+            shortest = dict(video.size).get("shortest_edge") or 0
+            self.video_size = {"shortest_edge": shortest, "longest_edge": max_pixels_for_tokens(
+                budget.max_video_tokens, self.patch, self.merge, self.temporal)}
 
     # -- records -------------------------------------------------------------------------------
 
     def __call__(self, record: dict) -> PackItem:
         where = record.get("_source") or record.get("id") or "record"
         try:
-            sample = self._encode(record, base_dir_of(record))
+            sample = self._encode(record, base_dir_of(record), where)
         except SampleError:
             raise
         except (MediaError, FileNotFoundError, OSError) as exc:
@@ -89,87 +105,86 @@ class SampleEncoder:
             raise SampleError(where, "bad_record", f"{type(exc).__name__}: {exc}") from exc
         self._check(sample, where)
         pos = self.positions(sample) if self.positions is not None else None
-        return PackItem(sample=sample, positions=pos, key=record)
+        key = self.adapter.batch_key(sample)
+        return PackItem(sample=sample, positions=pos, key=record, batch="/".join(map(str, key)) or "any")
 
-    def _encode(self, record: dict, base_dir: Path | None) -> Encoded:
+    def _encode(self, record: dict, base_dir: Path | None, where: str) -> Encoded:
         if self.stage == "sft":
             prompt, completion = split_chat(record["messages"])
-            return self._chat(prompt, completion, base_dir)
+            return self._chat(prompt, completion, base_dir, where)
         if "messages" in record:
-            return self._document(record["messages"], base_dir)
-        ids = self.tokenizer(record["text"] + EOS, add_special_tokens=True)["input_ids"]
-        return Encoded(input_ids=ids, labels=list(ids), mm_token_type_ids=[0] * len(ids), prompt_len=0)
+            return self._document(record["messages"], base_dir, where)
+        eos = self.tokenizer.eos_token or ""
+        ids = self.tokenizer(record["text"] + eos, add_special_tokens=True)["input_ids"]
+        tokens = {k: [0] * len(ids) for k, f in self.adapter.fields.items() if f.unit is Unit.TOKEN}
+        return Encoded(input_ids=ids, labels=list(ids), token_fields=tokens, prompt_len=0)
 
-    def _document(self, messages: list[dict], base_dir) -> Encoded:
-        """Pre-training: the whole rendered document is target text (vision tokens excepted)."""
-        text = self.processor.apply_chat_template(messages, tokenize=False)
-        if not text.endswith(EOS):
-            text += EOS
-        ids, mm, vision = self._process(text, messages, base_dir)
-        labels = [t if m == 0 else IGNORE for t, m in zip(ids, mm)]
-        return Encoded(input_ids=ids, labels=labels, mm_token_type_ids=mm, prompt_len=0, vision=vision)
+    def _document(self, messages: list[dict], base_dir, where: str) -> Encoded:
+        """Pre-training: the whole rendered document is target text (vision tokens excepted),
+        ended by the tokenizer's eos."""
+        text = render(self.processor, messages, generation=False)
+        eos = self.tokenizer.eos_token or ""
+        if not text.endswith(eos):
+            text += eos
+        ids, tokens, vision, counts = self._process(text, messages, base_dir, where)
+        vision_ids = set(self.adapter.feature_ids)
+        labels = [IGNORE if t in vision_ids else t for t in ids]
+        return Encoded(input_ids=ids, labels=labels, token_fields=tokens, prompt_len=0, vision=vision,
+                       videos=counts[1], images=counts[0])
 
-    def _chat(self, prompt: list[dict], completion: str, base_dir) -> Encoded:
-        """SFT: the prompt (with the generation cue) is context; the assistant text is the target."""
-        text = self.processor.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
-        ids, mm, vision = self._process(text, prompt, base_dir)
-        out = self.tokenizer(completion + EOS, add_special_tokens=False)["input_ids"]
-        return Encoded(input_ids=ids + out, labels=[IGNORE] * len(ids) + out,
-                       mm_token_type_ids=mm + [0] * len(out), prompt_len=len(ids), vision=vision)
+    def _chat(self, prompt: list[dict], completion: str, base_dir, where: str) -> Encoded:
+        """SFT: the prompt (with the generation cue) is context; the assistant text (the family's
+        ``completion_text``: lead, text, turn terminator) is the target."""
+        ids, tokens, vision, counts = self._process(render_prompt(self.adapter, prompt), prompt, base_dir, where)
+        out = self.tokenizer(self.adapter.completion_text(completion), add_special_tokens=False)["input_ids"]
+        head = Encoded(input_ids=ids, labels=[IGNORE] * len(ids), token_fields=tokens, prompt_len=len(ids),
+                       vision=vision, videos=counts[1], images=counts[0])
+        return head.extended(out, list(out))
 
     # -- media ---------------------------------------------------------------------------------
 
-    def _media(self, messages: list[dict], base_dir) -> tuple[list, list[VideoClip]]:
-        images, videos = [], []
+    def _media(self, messages: list[dict], base_dir) -> Media:
+        media = Media()
         for kind, ref in media_items(messages):
             if kind == "image":
-                images.append(_image(ref, base_dir))
+                media.images.append(_image(ref, base_dir))
             else:
-                videos.append(self._clip(ref, base_dir))
-        return images, videos
+                clip = self._clip(ref, base_dir)
+                media.videos.append(clip.frames)
+                media.timestamps.append(list(clip.timestamps))
+        return media
 
     def _clip(self, ref, base_dir) -> VideoClip:
-        """Sample at 2 fps; if even the floor resolution cannot hold every frame, sample the
-        whole clip uniformly down to what the token budget allows."""
+        """Sample at ``video_fps``; if the budget cannot hold every frame, sample the whole clip
+        uniformly down to what it holds (GLM/Qwen: after shrinking frames to the floor resolution)."""
         w, h = frame_size(ref, base_dir)
-        cap = max_video_frames(self.budget.max_video_tokens, h, w, self.patch, self.merge,
-                               self.temporal, self.budget.min_frame_pair_tokens)
+        if not self.adapter.takes_video:
+            cap = None  # refused with the record's name once the prompt is rendered
+        elif self.pixels:
+            cap = max_video_frames(self.budget.max_video_tokens, h, w, self.patch, self.merge,
+                                   self.temporal, self.budget.min_frame_pair_tokens)
+        else:
+            cap = max(2, int(self.budget.max_video_tokens // max(self.adapter.frame_tokens(h, w), 1e-9)) // 2 * 2)
         return load_clip(ref, base_dir, self.budget.video_fps, max_frames=cap)
 
-    def _process(self, text: str, messages: list[dict], base_dir) -> tuple[list[int], list[int], dict]:
-        images, clips = self._media(messages, base_dir)
+    def _process(self, text: str, messages: list[dict], base_dir, where: str):
+        media = self._media(messages, base_dir)
         kwargs: dict[str, Any] = {}
-        if images:
-            kwargs["images"] = images
-            kwargs["images_kwargs"] = {"size": self.image_size}
-        if clips:
-            from transformers.video_utils import VideoMetadata
-
-            kwargs["videos"] = [c.frames for c in clips]
-            # timestamps = frames_indices / fps: millisecond indices carry the true frame times
-            kwargs["video_metadata"] = [
-                VideoMetadata(total_num_frames=len(c), fps=1000.0, duration=c.duration,
-                              frames_indices=[round(t * 1000) for t in c.timestamps]) for c in clips]
-            kwargs["do_sample_frames"] = False
+        if media.videos and self.video_size is not None:
             kwargs["videos_kwargs"] = {"size": self.video_size}
-        enc = self.processor(text=[text], padding=False, **kwargs)
-        ids = [int(t) for t in enc["input_ids"][0]]
-        mm = [int(t) for t in enc["mm_token_type_ids"][0]] if "mm_token_type_ids" in enc else [0] * len(ids)
-        vision = {k: torch.as_tensor(enc[k]) for k in VISION_KEYS if k in enc}
-        return ids, mm, vision
+        ids, tokens, vision = process_text(self.adapter, text, media, where=where, fps=self.budget.video_fps, **kwargs)
+        return ids, tokens, vision, (len(media.images), len(media.videos))
 
     def _check(self, sample: Encoded, where: str) -> None:
-        merge2 = self.merge * self.merge
-        for grid in sample.vision.get("image_grid_thw", []):
-            tokens = int(grid.prod()) // merge2
-            if tokens > self.budget.max_image_tokens:
-                raise SampleError(where, "over_budget", f"an image takes {tokens} vision tokens, "
-                                  f"over the {self.budget.max_image_tokens} budget")
-        for grid in sample.vision.get("video_grid_thw", []):
-            tokens = int(grid.prod()) // merge2
-            if tokens > self.budget.max_video_tokens:
-                raise SampleError(where, "over_budget", f"a video takes {tokens} vision tokens, "
-                                  f"over the {self.budget.max_video_tokens} budget")
+        """The processor kept the budgets: vision tokens within images × ``max_image_tokens`` +
+        videos × ``max_video_tokens`` (counted on the ids: the slots the features fill)."""
+        images, videos = sample.images, sample.videos
+        tokens = self.adapter.vision_tokens(sample.input_ids) if self.adapter.feature_ids else 0
+        allowed = images * self.budget.max_image_tokens + videos * self.budget.max_video_tokens
+        if tokens > allowed:
+            raise SampleError(where, "over_budget", f"{images} image(s) and {videos} video(s) take {tokens} vision "
+                              f"tokens, over their budget of {allowed} (data.max_image_tokens="
+                              f"{self.budget.max_image_tokens}, data.max_video_tokens={self.budget.max_video_tokens})")
         n = len(sample.input_ids)
         if n > self.budget.seq_len:
             raise SampleError(where, "too_long", f"{n} tokens exceed data.seq_len={self.budget.seq_len}; "

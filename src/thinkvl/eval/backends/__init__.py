@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from PIL import Image
@@ -23,8 +23,11 @@ from thinkvl.format import FORCE_ANSWER_SUFFIX, THINK_CLOSE, THINK_OPEN
 
 @dataclass
 class Request:
-    prompt: list[dict]  # chat messages, /nothink already applied in direct mode
+    prompt: list[dict]  # chat messages, the mode already applied (/nothink or the model's own way)
     media: Any  # thinkvl.model.inputs.Media: decoded images and video frames, template order
+    template_kwargs: dict = field(default_factory=dict)  # chat-template arguments of the mode
+                                                         # (a family's enable_thinking=False)
+    where: str | None = None  # names the item in errors (benchmark:id)
 
 
 @dataclass

@@ -6,6 +6,12 @@ therefore hands over images and video frames already shrunk to the size the capp
 would resize them to (6,144 tokens per image, 48,000 per video by default), and the same
 pixels reach the HF processor, vLLM and a remote server alike. Media within the caps is passed
 through untouched (each processor then does its usual rounding).
+
+That is the GLM-4.1V / Qwen arithmetic (max pixels from patch and merge sizes). Other families
+count vision in their own units (crop grids, tiles, a fixed cost per image): their processor copy
+is capped by the family adapter (``Family.cap_image_tokens``), and a video keeps at most as many
+frames as the video cap holds at the family's cost per frame (``Family.frame_tokens``), sampled
+uniformly with their times.
 """
 
 from __future__ import annotations
@@ -50,8 +56,23 @@ def vision_pixels(processor, vision: VisionSettings) -> dict[str, int | None]:
     return out
 
 
-def cap_processor(processor, vision: VisionSettings):
-    """A shallow copy of ``processor`` whose image/video processors respect the token caps."""
+def _pixel_patching(processor) -> bool:
+    proc = getattr(processor, "image_processor", None)
+    return bool(getattr(proc, "patch_size", None) and getattr(proc, "merge_size", None))
+
+
+def cap_processor(processor, vision: VisionSettings, model=None):
+    """A shallow copy of ``processor`` whose image/video processors respect the token caps
+    (``model``: whose config a family's cap may have to follow, LLaVA-OneVision's crop grids)."""
+    if not _pixel_patching(processor):
+        from thinkvl.model.families import as_adapter
+
+        processor = copy.copy(processor)
+        processor.image_processor = copy.deepcopy(processor.image_processor)
+        adapter = as_adapter(processor, model)
+        if vision.image_token_cap < adapter.budget().max_image_tokens:
+            adapter.cap_image_tokens(vision.image_token_cap)
+        return processor
     pixels = vision_pixels(processor, vision)
     processor = copy.copy(processor)
     for sub, key in (("image_processor", "image_max_pixels"),
@@ -81,6 +102,8 @@ def cap_media(media: Media, processor, vision: VisionSettings) -> Media:
     """``media`` with every image and video shrunk to within the vision caps (``processor``:
     whose patching the caps are counted in; None: GLM-4.1V's)."""
     processor = processor if processor is not None else glm41v_geometry()
+    if not _pixel_patching(processor):
+        return _cap_frames(media, processor, vision)
 
     pixels = vision_pixels(processor, vision)
     out = Media()
@@ -94,4 +117,29 @@ def cap_media(media: Media, processor, vision: VisionSettings) -> Media:
         if frames and pixels["video_max_pixels"]:
             size = _target(video_proc, len(frames), *frames[0].size, pixels["video_max_pixels"])
         out.videos.append([f.resize(size, Image.BICUBIC) for f in frames] if size else list(frames))
+    out.timestamps = list(media.timestamps)
+    return out
+
+
+def _cap_frames(media: Media, processor, vision: VisionSettings) -> Media:
+    """A family without pixel arithmetic: images as they are (its capped processor sizes them),
+    each video down to the frames the video cap holds at the family's cost per frame."""
+    from thinkvl.data.media import frame_times
+    from thinkvl.model.families import as_adapter
+
+    adapter = as_adapter(processor)
+    out = Media(images=list(media.images))
+    times = media.timestamps or [None] * len(media.videos)
+    for frames, stamps in zip(media.videos, list(times) + [None] * (len(media.videos) - len(times))):
+        stamps = list(stamps) if stamps else [i / vision.video_fps for i in range(len(frames))]
+        keep = list(range(len(frames)))
+        if frames and adapter.takes_video:
+            most = max(2, int(vision.video_token_cap // max(adapter.frame_tokens(frames[0].height, frames[0].width),
+                                                               1e-9)))
+            if len(frames) > most:
+                span = stamps[-1] - stamps[0]
+                wanted = [stamps[0] + t for t in frame_times(span, max_frames=most, multiple=1)][:most]
+                keep = [min(range(len(stamps)), key=lambda i: abs(stamps[i] - t)) for t in wanted]
+        out.videos.append([frames[i] for i in keep])
+        out.timestamps.append([stamps[i] for i in keep])
     return out

@@ -2,6 +2,8 @@
 
 It takes an already-loaded model (RL evaluates in-process without reloading) or a folder, and
 caps vision inputs on a private copy of the processor, so a caller's processor is never changed.
+The model's family adapter (``family``) tells the runner its direct-answer convention and caps
+vision in the family's own units.
 """
 
 from __future__ import annotations
@@ -43,9 +45,12 @@ class HFBackend:
 
     def __init__(self, model, processor, vision: VisionSettings | None = None,
                  batch_size: int = 16, model_id: str | None = None) -> None:
+        from thinkvl.model.families import adapter_for
+
         self.model = model
         self.vision = vision or VisionSettings()
-        self.processor = cap_processor(processor, self.vision)
+        self.processor = cap_processor(processor, self.vision, model)
+        self.family = adapter_for(model, self.processor)
         self.batch_size = batch_size
         self._model_id = model_id
         self._digest: str | None = None
@@ -88,9 +93,10 @@ class HFBackend:
             with torch.random.fork_rng(devices=gpus):
                 torch.manual_seed(gen.seed)
                 media = [cap_media(r.media, self.processor, self.vision) for r in requests]
-                done = generate(self.model, self.processor, [r.prompt for r in requests],
+                done = generate(self.model, self.family, [r.prompt for r in requests],
                                 gen, media=media,  # the runner put the mode into the prompt
-                                batch_size=self.batch_size)
+                                batch_size=self.batch_size, template_kwargs=[r.template_kwargs for r in requests],
+                                wheres=[r.where for r in requests])
         finally:
             self.model.train(was_training)
         return [Output(text=c.text, forced=c.forced, truncated=c.truncated, tokens=len(c.token_ids))

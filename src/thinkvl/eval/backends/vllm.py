@@ -41,6 +41,7 @@ class VLLMBackend:
                 limit_images=s.limit_images, limit_videos=s.limit_videos, seed=seed))
         self.llm = llm
         self.decoder = VLLMDecoder(llm, path, self.processor)
+        self.family = self.decoder.adapter  # the runner applies the family's direct mode
         self.batch_size = 256
         self._model_id = model_id
 
@@ -59,7 +60,8 @@ class VLLMBackend:
         media = [cap_media(r.media, self.processor, self.vision) for r in requests]
         # the runner already put the mode into the prompt (/nothink or the model's own direct prompt)
         groups = self.decoder.generate([r.prompt for r in requests], 1, gen, media=media,
-                                       seed=None if gen.greedy else gen.seed)
+                                       seed=None if gen.greedy else gen.seed,
+                                       template_kwargs=[r.template_kwargs for r in requests])
         return [Output(text=c.text, forced=c.forced, truncated=c.truncated, tokens=len(c.token_ids))
                 for (c,) in groups]
 

@@ -35,7 +35,7 @@ class HFRollout:
         try:
             return generate_groups(self.model, self.processor, [p.messages for p in prompts], n,
                                    self.settings, base_dirs=[p.base_dir for p in prompts],
-                                   batch_size=self.batch_size)
+                                   batch_size=self.batch_size, wheres=[p.source or p.id for p in prompts])
         finally:
             self.model.train(was_training)
 
