@@ -216,7 +216,7 @@ def budgets_for(model, adapter, settings: GenerationSettings) -> Budgets:
 
 
 @torch.no_grad()
-def decode(model, adapter, prompts: list[Encoded], n: int, settings: GenerationSettings) -> list[Completion]:
+def decode_fast(model, adapter, prompts: list[Encoded], n: int, settings: GenerationSettings) -> list[Completion]:
     """``n`` completions of every encoded prompt (prompt-major order), with force-answering.
 
     Phase one samples up to ``think_budget`` tokens; a row without an end-of-sequence by then
@@ -227,10 +227,6 @@ def decode(model, adapter, prompts: list[Encoded], n: int, settings: GenerationS
     if not prompts:
         return []
     adapter = as_adapter(adapter, model)
-    if not adapter.fast_decode:
-        from thinkvl.model.hf_decode import decode_with_generate
-
-        return decode_with_generate(model, adapter, prompts, n, settings)
     tokenizer = adapter.tokenizer
     pad_id = tokenizer.pad_token_id
     budgets = budgets_for(model, adapter, settings)

@@ -13,10 +13,23 @@ from __future__ import annotations
 import torch
 
 from thinkvl.format import add_nothink
-from thinkvl.model.decoding import Completion, decode, eos_ids, extend_sample  # noqa: F401 - the API
+from thinkvl.model.decoding import Completion, decode_fast, eos_ids, extend_sample  # noqa: F401 - the API
 from thinkvl.model.families import as_adapter
+from thinkvl.model.hf_decode import decode_with_generate
 from thinkvl.model.inputs import Encoded, Media, collate, collect_media, encode_sample, group_by_modality
 from thinkvl.model.settings import GenerationSettings
+
+
+def decode(model, adapter, prompts: list[Encoded], n: int, settings: GenerationSettings) -> list[Completion]:
+    """``n`` completions of every encoded prompt (prompt-major), with force-answering: thinkvl's
+    cached loop (``decoding.decode_fast``) where the family's attention allows it, Hugging Face
+    ``generate`` (``hf_decode``) for sliding-window and hybrid caches."""
+    if not prompts:
+        return []
+    adapter = as_adapter(adapter, model)
+    if adapter.fast_decode:
+        return decode_fast(model, adapter, prompts, n, settings)
+    return decode_with_generate(model, adapter, prompts, n, settings)
 
 
 def direct_prompt(prompt: list[dict]) -> list[dict]:

@@ -49,7 +49,7 @@ def _generate(model, adapter, samples: list[Encoded], max_new: int, settings: Ge
 @torch.no_grad()
 def decode_with_generate(model, adapter, prompts: list[Encoded], n: int,
                          settings: GenerationSettings) -> list[Completion]:
-    """``decoding.decode``'s result, computed with ``generate`` (prompt-major, n per prompt)."""
+    """``decoding.decode_fast``'s result, computed with ``generate`` (prompt-major, n per prompt)."""
     b = budgets_for(model, adapter, settings)
     rows = new_rows(prompts, n)
     done = [row.end_thinking(b) if b.think == 0 else False for row in rows]

@@ -9,7 +9,7 @@ rollout engine (``rl.rollout.vllm``) and the vLLM evaluation backend (``eval.bac
   cut by the budget is continued in *one* batched call whose prompts are the prompt ids + its
   sampled ids (+ ``</think><answer>`` as ids when the think block never closed; not trained
   on) — never re-tokenised text, so vLLM conditions on exactly what is trained. This mirrors
-  ``model.generate.decode`` (the HF loop), token for token under greedy decoding;
+  ``model.generate.decode`` (the HF path), token for token under greedy decoding;
 * **placeholders never sampled**: the tokens of ``model.suppress`` are vLLM ``bad_words``;
 * **sampled log-probs** (``Completion.logprobs``, None for fed tokens). The engine reports
   raw log-probs (the logits' log-softmax, what the actor recomputes) when started with

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 
 from thinkvl.data.io import base_dir_of
 from thinkvl.data.media import (

@@ -20,7 +20,7 @@ from thinkvl.format import FORCE_ANSWER_SUFFIX
 from thinkvl.model.decoding import stop_ids
 from thinkvl.model.families import FAMILIES
 from thinkvl.model.generate import encode_prompts, extend_sample, generate, generate_groups
-from thinkvl.model.inputs import IGNORE, Media, collate
+from thinkvl.model.inputs import IGNORE, collate
 from thinkvl.model.settings import GenerationSettings
 from thinkvl.model.suppress import never_sample_ids
 from thinkvl.rl.actor import Positions, collate_prefix, completion_logprobs, plan_micro_batches
