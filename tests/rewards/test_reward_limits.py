@@ -37,6 +37,8 @@ if "test_stuck" not in REGISTRY:
                 time.sleep(0.3)
             if box == "boom":
                 raise RuntimeError("a bug in a verifier")
+            if box in ("1.5", "-0.25", "nan"):  # a verifier's arithmetic gone wrong
+                return Outcome(float(box), True, "out of range", box)
             return Outcome(1.0, True, "fine", box)
 
 
@@ -89,6 +91,16 @@ def test_one_failing_item_never_fails_the_batch():
                               for b in ("boom", "ok")])
         assert out[0].score == 0 and "verifier_error" in out[0].flags
         assert out[1].score == 1.0
+
+
+@pytest.mark.parametrize("box", ["1.5", "-0.25", "nan"])
+def test_a_score_outside_0_1_is_reported_not_clamped(box):
+    """Clamping would hide the bug (1.5 became a plain 1.0 pass): it is a verifier_error, 0."""
+    with _system(5.0) as rs:
+        r = rs.score(resp(box), "x", "stuck")
+        assert r.score == 0.0 and not r.correct and "verifier_error" in r.flags
+        assert "test_stuck" in r.reason and "outside [0, 1]" in r.reason
+        assert rs.score(resp("ok"), "x", "stuck").score == 1.0
 
 
 def test_malformed_references_never_raise(rs):

@@ -109,11 +109,9 @@ def quick_rs():
     system.close()
 
 
-# A deadline that only bounds a hang (tests assert behaviour, never speed: a busy CI machine can
-# stretch the limit's own overhead, a kill and a worker restart, past any tight figure). That the
-# limit acted is asserted from the verdict: each of these inputs takes math-verify 7 s to forever
-# with no limit (measured: (10^{6})! 7.4 s; the others still running after 20 s).
-HANG_S = 30.0
+# Tests assert behaviour, never speed: that the limit acted is asserted from the verdict (a hang
+# is ended by pytest-timeout). Each of these inputs takes math-verify 7 s to forever with no
+# limit (measured: (10^{6})! 7.4 s; the others still running after 20 s).
 
 
 @pytest.mark.parametrize(
@@ -121,9 +119,7 @@ HANG_S = 30.0
     ["10^{10^{10^{10}}}", "(10^{6})!", "\\binom{10^{6}}{500000}", "9^{9^{9^{9}}} - 9^{9^{9^{9}}}"],
 )
 def test_pathological_latex_stays_within_the_time_limit(quick_rs, box):
-    start = time.monotonic()
     r = quick_rs.score(resp(box), "5" * 40, "math")
-    assert time.monotonic() - start < HANG_S
     assert r.score == 0 and not r.correct
     assert "timeout" in r.flags, r.reason  # stopped by the 0.6 s limit, not finished
 
@@ -133,9 +129,7 @@ def test_huge_nested_expression_is_bounded(quick_rs):
     r = quick_rs.score(resp(nested), "5" * 300, "math")
     assert r.score == 0 and "too_long" in r.flags  # refused before any symbolic work
     deep = "(" * 150 + "1" + ")" * 150
-    start = time.monotonic()
     r = quick_rs.score(resp(deep), "1" * 100, "math")
-    assert time.monotonic() - start < HANG_S
     assert r.score == 0 and not r.correct
 
 
@@ -144,9 +138,7 @@ def test_hard_kill_interrupts_code_that_ignores_signals():
     pool = MathPool(workers=1, timeout_s=0.5, soft=False, spare=True)
     try:
         pool.verify_many([("1", "1")])
-        start = time.monotonic()
         out = pool.verify_many([("2", "(10^{6})!"), ("3/4", "0.75"), ("x", "x")])
-        assert time.monotonic() - start < HANG_S  # a bound on a hang, not a speed figure
         assert out[0].status == "timeout" and "killed" in out[0].detail
         assert out[1].equal and out[2].equal  # the rest of the batch still ran
         assert pool.restarts == 1

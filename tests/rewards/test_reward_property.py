@@ -1,8 +1,7 @@
-"""Property: arbitrary strings and nested tags never raise, never hang and score in [0, 1]."""
+"""Property: arbitrary strings and nested tags never raise, never hang (pytest-timeout) and every
+verifier scores them in [0, 1] on its own (the router does not clamp: it reports verifier_error)."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,10 +26,7 @@ ANSWERS = {
     "gui": {"action": "type", "text": "hello", "bbox": [400, 200, 600, 400]},
     "general": "Paris",
 }
-TIME_LIMIT = 0.5
-# A bound on a hang, not a speed figure (a busy CI machine stretches a kill and a worker restart
-# past any tight one); that the math limit acts is asserted from verdicts in test_reward_math.
-HANG_S = 30.0
+TIME_LIMIT = 0.5  # a hang is ended by pytest-timeout; that the limit acts is asserted in test_reward_math
 
 pieces = st.one_of(
     st.sampled_from(PROTOCOL_MARKERS),
@@ -85,10 +81,10 @@ def quick_rs():
 )
 @given(text=st.one_of(responses, boxed), domain=st.sampled_from(sorted(ANSWERS)))
 def test_any_string_scores_in_range_within_time(quick_rs, text, domain):
-    start = time.monotonic()
     r = quick_rs.score(text, ANSWERS[domain], domain, question="What is shown?")
-    assert time.monotonic() - start < HANG_S
     assert "timeout" not in r.flags or r.score == 0  # a verifier stopped by its limit scores 0
+    # the router reports a verifier score outside [0, 1] as verifier_error instead of clamping it
+    assert "verifier_error" not in r.flags, r.reason
     assert 0.0 <= r.score <= 1.0 and isinstance(r.correct, bool) and isinstance(r.flags, set)
     assert not r.correct or r.score > 0
 
@@ -111,4 +107,5 @@ def test_any_string_scores_in_range_within_time(quick_rs, text, domain):
 def test_any_reference_never_raises(quick_rs, answer, domain, box):
     text = f"<think></think><answer><|begin_of_box|>{box}<|end_of_box|></answer>"
     r = quick_rs.score(text, answer, domain)
+    assert "verifier_error" not in r.flags, r.reason
     assert 0.0 <= r.score <= 1.0

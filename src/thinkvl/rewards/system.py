@@ -13,7 +13,6 @@ on one response.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -298,8 +297,12 @@ class RewardSystem:
             work.notes += f"; repetition penalty {pen.repetition:g}"
 
     def _final(self, work: _Work, out: Outcome) -> RewardResult:
-        score = float(out.score) * work.factor
-        score = 0.0 if math.isnan(score) else min(1.0, max(0.0, score))  # NaN: a broken verifier
+        raw = float(out.score)
+        if not 0.0 <= raw <= 1.0:  # NaN included: a broken verifier is reported, never clamped
+            work.flags.add("verifier_error")
+            reason = f"verifier {work.verifier} scored {raw!r}, outside [0, 1]"
+            return self._early(work, reason, out.extracted).result
+        score = raw * work.factor
         flags = work.flags | set(out.flags) if out.flags else work.flags
         correct = bool(out.correct) and work.factor == 1.0 and score > 0
         if out.correct and not correct:
