@@ -11,7 +11,7 @@ block, exactly one box, nothing outside). Answer accuracy is printed beside it, 
     PYTHONPATH=src python bench/family_protocol.py --out /tmp/protocol \\
         --families glm4v qwen2_5_vl llava_onevision --steps 60
 
-Results go to ``<out>/protocol.json``; measured figures are in ``docs/experiments/family_protocol.md``.
+Results go to ``<out>/protocol.json``; measured figures are in ``docs/experiments/family_protocol/``.
 """
 
 from __future__ import annotations
