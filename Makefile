@@ -40,7 +40,7 @@ postgres:
 	   echo "postgresql not installed: the annotation tests' PostgreSQL cases will be skipped")
 
 test: $(STAMP) browser postgres
-	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q --durations=25
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
