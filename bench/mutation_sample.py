@@ -139,7 +139,7 @@ def main() -> None:
     results: dict[str, list[Mutant]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "tree"
-        for part in ("src", "tests", "pyproject.toml"):
+        for part in ("src", "tests", "bench", "configs", "pyproject.toml"):  # tests read bench scripts and configs
             (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, copy / part)
         for package in args.packages:
             pool = [m for f in sorted((ROOT / "src" / "thinkvl" / package).rglob("*.py")) for m in candidates(f)]
