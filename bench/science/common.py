@@ -62,31 +62,47 @@ def rl_config(model: Path, world: Path, out: Path, steps: int, seed: int, overri
         "run.progress=false", *overrides])
 
 
-def run_arm(cfg, log=print) -> dict:
-    """Run (or read back) one RL arm; adds ``arm_wall_seconds``."""
+def run_arm(cfg, log=print, resume: bool = False) -> dict:
+    """Run (or read back) one RL arm; adds ``arm_wall_seconds``. ``resume``: continue the
+    checkpoint already in ``run.out`` (an arm being extended to more steps)."""
     from thinkvl.rl.run import run_rl
 
     out = Path(cfg.run.out)
     if (out / "summary.json").exists():
         return json.loads((out / "summary.json").read_text())
-    if out.exists():  # a half-finished arm without checkpoints (save_every 0): start it again
+    if out.exists() and not resume:  # half-finished, no checkpoint (save_every 0): start again
         import shutil
 
         shutil.rmtree(out)
     log(f"RL arm {out.name}: {cfg.rl.steps} steps")
     start = time.perf_counter()
-    summary = run_rl(cfg)
+    summary = run_rl(cfg, resume=resume)
     summary["arm_wall_seconds"] = time.perf_counter() - start
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
     return summary
 
 
-def reference_arm(model: Path, world: Path, work: Path, steps: int, seed: int) -> Path:
+def reference_arm(model: Path, world: Path, work: Path, steps: int, seed: int, smoke: bool = False) -> Path:
     """The demo recipe unchanged (all domains, RLCS + EMA expansion, top-p 1, no KL), run once
     per (steps, seed) and shared: it is the clean arm of ``hackable_reward``, the mixed arm of
-    ``mixed_vs_single``, the RL arm of ``rl_vs_sft`` and the baseline of ``topp_kl``."""
-    out = work / "arms" / f"reference_s{seed}_n{steps}"
-    run_arm(rl_config(model, world, out, steps, seed, []))
+    ``mixed_vs_single``, the RL arm of ``rl_vs_sft`` and the baseline of ``topp_kl``. A longer
+    one continues the longest finished shorter one from its final checkpoint (the lr is
+    constant after warm-up, the curriculum and EMA state are in the checkpoint)."""
+    arms = work / ("arms_smoke" if smoke else "arms")
+    out = arms / f"reference_s{seed}_n{steps}"
+    if (out / "summary.json").exists():
+        return out
+    shorter = sorted((int(p.name.rsplit("_n", 1)[1]), p) for p in arms.glob(f"reference_s{seed}_n*")
+                     if (p / "summary.json").exists() and int(p.name.rsplit("_n", 1)[1]) < steps)
+    if shorter:  # continue the longest shorter run from its final checkpoint instead of redoing it
+        import shutil
+
+        done, src = shorter[-1]
+        shutil.copytree(src, out, dirs_exist_ok=False, ignore=shutil.ignore_patterns("summary.json", "heldout_*"))
+        (out / "extended_from.json").write_text(json.dumps({"run": str(src), "steps": done}))
+        run_arm(rl_config(model, world, out, steps, seed, []), resume=True)
+    else:
+        run_arm(rl_config(model, world, out, steps, seed, []))
     return out
 
 
@@ -184,12 +200,25 @@ def outputs(name: str) -> Path:
     return folder
 
 
+FINDINGS = "<!-- findings: written by a person; kept when the experiment regenerates this page -->"
+FINDINGS_END = "<!-- end of findings -->"
+
+
 def save(name: str, result: dict, summary_md: str) -> Path:
-    """Write ``docs/experiments/NAME/result.json`` and ``README.md``."""
+    """Write ``docs/experiments/NAME/result.json`` and ``README.md``; a hand-written findings
+    section (between the ``FINDINGS`` markers) of an existing README is carried over, so rerunning
+    an experiment refreshes its numbers without deleting what someone concluded from them."""
     folder = outputs(name)
     result = {**result, "environment": environment()}
     (folder / "result.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
-    (folder / "README.md").write_text(summary_md.rstrip() + "\n")
+    readme = folder / "README.md"
+    notes = ""
+    old = readme.read_text() if readme.exists() else ""
+    if FINDINGS in old and FINDINGS_END in old:
+        notes = FINDINGS + old.split(FINDINGS, 1)[1].split(FINDINGS_END, 1)[0] + FINDINGS_END
+    title, _, body = summary_md.strip().partition("\n")
+    text = f"{title}\n\n{notes.strip()}\n\n{body.strip()}" if notes else summary_md.strip()
+    readme.write_text(text + "\n")
     return folder
 
 
