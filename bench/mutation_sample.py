@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The tests that cover each package and run in seconds (no trained-model fixtures).
 TESTS = {
     "rl": ["tests/rl/test_algorithms.py", "tests/rl/test_curriculum.py", "tests/rl/test_batch.py",
-           "tests/rl/test_mismatch.py", "tests/rl/test_preflight.py", "tests/rl/test_fast_paths.py",
+           "tests/rl/test_mismatch.py", "tests/rl/test_metrics.py", "tests/rl/test_preflight.py", "tests/rl/test_fast_paths.py",
            "tests/rl/test_sampling_defaults.py",
            "--deselect", "tests/rl/test_fast_paths.py::test_greedy_decoding_equals_the_reference_on_a_trained_model"],
     "rewards": ["tests/rewards"],

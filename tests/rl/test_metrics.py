@@ -28,3 +28,11 @@ def test_top_level_metrics_pool_every_judged_rollout_of_every_domain():
     top = overall_metrics(rollouts)
     assert top == {"reward": pytest.approx(2 / 3), "accuracy": pytest.approx(2 / 3), "judge_failures": 2}
     assert overall_metrics([_rollout("vqa", None, None)]) == {"reward": 0.0, "accuracy": 0.0, "judge_failures": 1}
+
+
+def test_group_kinds_are_shares_of_the_domains_groups():
+    one = [_rollout("counting", 1.0, True, 0), _rollout("counting", 1.0, True, 0)]
+    assert domain_metrics(one, {0: one})["counting"]["all_correct"] == 1.0  # a single group counts whole
+    two = one + [_rollout("counting", 0.0, False, 1), _rollout("counting", 0.0, False, 1)]
+    per = domain_metrics(two, {0: two[:2], 1: two[2:]})["counting"]
+    assert (per["all_correct"], per["all_wrong"]) == (0.5, 0.5)

@@ -69,3 +69,12 @@ def test_vllm_context_must_hold_the_budgets():
     with pytest.raises(Exception, match="rollout.max_model_len"):
         build_config(RLConfig, {"model": "m", "data": {"train": "t"}},
                      ["rollout.engine=vllm", "rollout.max_model_len=70"])
+
+
+def test_a_domain_with_one_known_token_has_means_and_one_with_none_is_left_out():
+    sums = MismatchSums()
+    trainer = torch.tensor([[-1.0, -2.0], [-1.0, -1.0]])
+    sampler = torch.tensor([[-1.5, float("nan")], [float("nan"), float("nan")]])
+    sums.add(trainer, sampler, torch.ones(2, 2, dtype=torch.bool), ["one", "none"])
+    assert sums.means() == {"one": {"logp_abs_diff": pytest.approx(0.5),
+                                    "kl": pytest.approx(math.exp(0.5) - 1.5), "tokens": 1}}
