@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import torch
 
-from thinkvl.format import add_nothink
 from thinkvl.model.decoding import Completion, decode_fast, eos_ids, extend_sample  # noqa: F401 - the API
 from thinkvl.model.families import as_adapter
+from thinkvl.model.families.base import with_nothink
 from thinkvl.model.hf_decode import decode_with_generate
 from thinkvl.model.inputs import Encoded, Media, collate, collect_media, encode_sample, group_by_modality
 from thinkvl.model.settings import GenerationSettings
@@ -35,19 +35,7 @@ def decode(model, adapter, prompts: list[Encoded], n: int, settings: GenerationS
 def direct_prompt(prompt: list[dict]) -> list[dict]:
     """Append /nothink to the last user turn (direct-answer mode, thinkvl's own convention; a
     family adapter's ``direct_prompt`` follows the family's)."""
-    prompt = [dict(m) for m in prompt]
-    last = prompt[-1]
-    if isinstance(last["content"], str):
-        last["content"] = add_nothink(last["content"])
-    else:
-        parts = [dict(p) for p in last["content"]]
-        texts = [p for p in parts if p.get("type") == "text"]
-        if texts:
-            texts[-1]["text"] = add_nothink(texts[-1]["text"])
-        else:
-            parts.append({"type": "text", "text": "/nothink"})
-        last["content"] = parts
-    return prompt
+    return with_nothink(prompt)
 
 
 @torch.no_grad()

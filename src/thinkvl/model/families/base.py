@@ -264,19 +264,10 @@ class Family:
         """``prompt`` asking for a direct answer, and the template keyword arguments to render it
         with, per the family's hybrid-thinking convention (``thinking``)."""
         convention = self.thinking
-        messages = [dict(m) for m in prompt]
         if convention.direct_suffix:
-            last = messages[-1]
-            if isinstance(last["content"], str):
-                last["content"] = add_nothink(last["content"])
-            else:
-                parts = [dict(p) for p in last["content"]]
-                texts = [p for p in parts if p.get("type") == "text"]
-                if texts:
-                    texts[-1]["text"] = add_nothink(texts[-1]["text"])
-                else:
-                    parts.append({"type": "text", "text": convention.direct_suffix})
-                last["content"] = parts
+            messages = with_nothink(prompt, convention.direct_suffix)
+        else:
+            messages = [dict(m) for m in prompt]
         return messages, dict(convention.direct_template_kwargs)
 
     # --- vision inputs -------------------------------------------------------------------------
@@ -412,3 +403,21 @@ class Family:
                 if (parameter_name == p or parameter_name.startswith(p + ".")) and len(p) > best:
                     best, part = len(p), kind
         return part
+
+
+def with_nothink(prompt: list[dict], suffix: str = "/nothink") -> list[dict]:
+    """A copy of ``prompt`` whose last user turn ends in ``/nothink`` (``suffix`` as its own text
+    part when the turn has no text)."""
+    messages = [dict(m) for m in prompt]
+    last = messages[-1]
+    if isinstance(last["content"], str):
+        last["content"] = add_nothink(last["content"])
+    else:
+        parts = [dict(p) for p in last["content"]]
+        texts = [p for p in parts if p.get("type") == "text"]
+        if texts:
+            texts[-1]["text"] = add_nothink(texts[-1]["text"])
+        else:
+            parts.append({"type": "text", "text": suffix})
+        last["content"] = parts
+    return messages
