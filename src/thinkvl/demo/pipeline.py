@@ -131,7 +131,7 @@ class DemoRun:
         return load_config(RLConfig, stage.recipe, [
             f"model={self.out / 'sft' / 'final'}", f"data.train={self.world / 'rl_train.jsonl'}",
             f"data.eval={self.world / 'rl_eval.jsonl'}", f"data.eval_limit={self.plan.eval.per_domain}",
-            f"run.out={self.out / 'rl'}", f"rl.steps={stage.steps}", *stage.overrides])
+            f"run.eval_samples={self.plan.eval.samples}", f"run.out={self.out / 'rl'}", f"rl.steps={stage.steps}", *stage.overrides])
 
     def grade(self) -> dict:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -210,7 +210,7 @@ class DemoRun:
         s["rl"] = {k: rl.get(k) for k in ("steps", "rollouts", "prompts", "tokens_generated",
                                           "final_expansion", "train_seconds")}
         sampled = (before.get("sampled") or {}).get("samples", 0)
-        s["eval"] = {"mode": "greedy" + (f" and {sampled} samples per record" if sampled else ""),
+        s["eval"] = {"mode": "greedy" + (f" and {sampled} sample{'s' * (sampled > 1)} per record" if sampled else ""),
                      "records_per_domain": self.plan.eval.per_domain,
                      "scored_by": "the reward system used in RL"}
         if sampled:

@@ -33,6 +33,10 @@ class GradePlan(Section):
 class EvalPlan(Section):
     per_domain: int = Field(48, ge=1, description="held-out records per domain")
     direct: bool = Field(True, description="also evaluate with /nothink (direct answers)")
+    samples: int = Field(
+        0, ge=0, description="also draw this many samples per held-out record at the rollout "
+                             "temperature (think mode, before and after RL; RL's own objective): "
+                             "rl_improves_heldout then judges the sampled accuracy")
 
 
 class ChecksPlan(Section):
