@@ -15,6 +15,7 @@ whose JSON exists is not redone, so an interrupted experiment continues where it
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -179,6 +180,68 @@ def accuracy(result: dict, mode: str = "sampled") -> dict[str, float]:
 def ci(c: dict, scale: float = 100.0) -> str:
     """'+1.2 [−0.5, +2.9]' in points."""
     return f"{scale * c['delta']:+.1f} [{scale * c['low']:+.1f}, {scale * c['high']:+.1f}]"
+
+
+# --- the command line every experiment shares ----------------------------------------------------
+
+SMOKE = {"steps": 3, "eval_per_domain": 4, "eval_samples": 1}  # --smoke: plumbing only
+
+
+def parser(doc: str, *, steps: int, eval_per_domain: int, eval_samples: int,
+           seed: bool = True, steps_help: str = "RL steps per arm") -> argparse.ArgumentParser:
+    """--work, --steps, --seed, --eval-per-domain, --eval-samples and --smoke, with this
+    experiment's defaults; the experiment adds its own options."""
+    p = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="shared start model, arms, caches")
+    p.add_argument("--steps", type=int, default=steps, help=steps_help)
+    if seed:
+        p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-per-domain", type=int, default=eval_per_domain)
+    p.add_argument("--eval-samples", type=int, default=eval_samples)
+    p.add_argument("--smoke", action="store_true", help="3 steps, 4 records per domain: plumbing only")
+    return p
+
+
+def prepare(args: argparse.Namespace, name: str, **smoke: Any) -> tuple[Path, Path]:
+    """Shrink a ``--smoke`` run to ``SMOKE`` sizes (and ``smoke``'s); the experiment's work folder
+    and its output folder (``docs/experiments/NAME``; a smoke run writes under its work folder)."""
+    if args.smoke:
+        for key, value in {**SMOKE, **smoke}.items():
+            setattr(args, key, value)
+    work = args.work / (name + ("_smoke" if args.smoke else ""))
+    folder = work / "docs" if args.smoke else outputs(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    return work, folder
+
+
+def publish(name: str, result: dict, summary_md: str, folder: Path, smoke: bool) -> None:
+    """Write the result and its page (``save``; a smoke run's stay in its own folder) and print it."""
+    if smoke:
+        (folder / "result.json").write_text(json.dumps(result, indent=1, default=str))
+        (folder / "README.md").write_text(summary_md)
+    else:
+        save(name, result, summary_md)
+    print(summary_md)
+
+
+def run_facts(runs: dict[str, Path]) -> dict[str, dict]:
+    """Steps, rollouts and times of each finished arm (its ``summary.json``), for ``result.json``."""
+    keys = ("steps", "rollouts", "train_seconds", "arm_wall_seconds")
+    return {arm: {k: json.loads((run / "summary.json").read_text()).get(k) for k in keys}
+            for arm, run in runs.items()}
+
+
+def domain_bars(ax, evals: dict[str, dict], domains: list[str], ylabel: str, title: str,
+                mode: str = "sampled") -> None:
+    """Grouped bars: held-out accuracy per domain (and the mean) of each model in ``evals``."""
+    width = 0.8 / len(evals)
+    for i, (arm, res) in enumerate(evals.items()):
+        acc = accuracy(res, mode)
+        ax.bar([j + (i - (len(evals) - 1) / 2) * width for j in range(len(domains) + 1)],
+               [100 * acc[d] for d in [*domains, "mean"]], width, label=arm)
+    ax.set_xticks(range(len(domains) + 1), [*domains, "mean"], rotation=30)
+    ax.set(ylabel=ylabel, title=title)
+    ax.legend(fontsize=7)
 
 
 # --- outputs --------------------------------------------------------------------------------------

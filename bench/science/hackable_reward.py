@@ -28,7 +28,6 @@ hackable reward YAMLs); run folders go under --work (default /tmp/sci).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -146,31 +145,13 @@ def plots(folder: Path, curves: dict, evals: dict, domains: list[str]) -> None:
     ax[0][0].legend(fontsize=6)
     ax[0][1].set(xlabel="RL step", ylabel="% of counting answers", title="Share of the most common count")
     ax[0][1].legend(fontsize=7)
-    width = 0.8 / len(evals)
-    for i, (arm, res) in enumerate(evals.items()):
-        acc = C.accuracy(res, "sampled")
-        ax[0][2].bar([j + (i - (len(evals) - 1) / 2) * width for j in range(len(domains) + 1)],
-                     [100 * acc[d] for d in [*domains, "mean"]], width, label=arm)
-    ax[0][2].set_xticks(range(len(domains) + 1), [*domains, "mean"], rotation=30)
-    ax[0][2].set(ylabel="held-out accuracy, sampled (%)", title="Held-out, scored by the clean system")
-    ax[0][2].legend(fontsize=7)
+    C.domain_bars(ax[0][2], evals, domains, "held-out accuracy, sampled (%)", "Held-out, scored by the clean system")
     C.save_figure(fig, folder / "hackable_reward.png")
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--work", type=Path, default=C.DEFAULT_WORK)
-    p.add_argument("--steps", type=int, default=80)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-per-domain", type=int, default=96)
-    p.add_argument("--eval-samples", type=int, default=4)
-    p.add_argument("--smoke", action="store_true", help="3 steps, 4 records per domain: plumbing only")
-    args = p.parse_args()
-    if args.smoke:
-        args.steps, args.eval_per_domain, args.eval_samples = 3, 4, 1
-    work = args.work / (NAME + ("_smoke" if args.smoke else ""))
-    folder = C.outputs(NAME) if not args.smoke else work / "docs"
-    folder.mkdir(parents=True, exist_ok=True)
+    args = C.parser(__doc__, steps=80, eval_per_domain=96, eval_samples=4).parse_args()
+    work, folder = C.prepare(args, NAME)
     started = time.perf_counter()
     model, world = C.base(args.work)
 
@@ -219,12 +200,7 @@ def main() -> int:
               "compare": compare, "wall_seconds": time.perf_counter() - started}
     plots(folder, curves, evals, domains)
     md = summary(result, domains, others)
-    if args.smoke:
-        (folder / "result.json").write_text(json.dumps(result, indent=1, default=str))
-        (folder / "README.md").write_text(md)
-    else:
-        C.save(NAME, result, md)
-    print(md)
+    C.publish(NAME, result, md, folder, args.smoke)
     return 0
 
 

@@ -24,8 +24,6 @@ bootstrap 95% intervals of mixed − single and each − SFT on the seed-average
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from collections import Counter
@@ -81,21 +79,12 @@ def averaged(evals: list[dict], domains: list[str]) -> dict:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--work", type=Path, default=C.DEFAULT_WORK)
-    p.add_argument("--steps", type=int, default=80)
+    p = C.parser(__doc__, steps=80, eval_per_domain=96, eval_samples=4, seed=False)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--domains", nargs="+",
                    default=["chart", "choice", "counting", "grounding", "gui", "math", "ocr", "video"])
-    p.add_argument("--eval-per-domain", type=int, default=96)
-    p.add_argument("--eval-samples", type=int, default=4)
-    p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
-    if args.smoke:
-        args.steps, args.eval_per_domain, args.eval_samples, args.seeds = 3, 4, 1, [0]
-    work = args.work / (NAME + ("_smoke" if args.smoke else ""))
-    folder = work / "docs" if args.smoke else C.outputs(NAME)
-    folder.mkdir(parents=True, exist_ok=True)
+    work, folder = C.prepare(args, NAME, seeds=[0])
     started = time.perf_counter()
     model, world = C.base(args.work)
     per_domain_prompts = 32 // 8  # the reference arm's 32 prompts a step over the 8 domains
@@ -129,23 +118,16 @@ def main() -> int:
              for d in doms}
     accuracy = {d: {arm: {m: C.accuracy(e, m)[d] for m in ("greedy", "sampled")}
                     for arm, e in (("sft", sft_eval), ("single", single), ("mixed", mix))} for d in doms}
-    summaries = {k: json.loads((r / "summary.json").read_text()) for k, r in runs.items()}
     result = {"name": NAME, "seeds": args.seeds, "steps": args.steps, "domains": doms,
               "eval": {"per_domain": args.eval_per_domain, "samples": args.eval_samples,
                        "decoding": C.eval_settings().model_dump()},
               "rollouts_of_domain": drawn, "accuracy": accuracy, "mixed_minus_single": vs,
               "mixed_minus_single_per_seed": per_seed,
-              "runs": {k: {f: v.get(f) for f in ("steps", "rollouts", "train_seconds", "arm_wall_seconds")}
-                       for k, v in summaries.items()},
+              "runs": C.run_facts(runs),
               "wall_seconds": time.perf_counter() - started}
     plot(folder, result)
     md = summary(result)
-    if args.smoke:
-        (folder / "result.json").write_text(json.dumps(result, indent=1, default=str))
-        (folder / "README.md").write_text(md)
-    else:
-        C.save(NAME, result, md)
-    print(md)
+    C.publish(NAME, result, md, folder, args.smoke)
     return 0
 
 

@@ -26,7 +26,6 @@ domain, greedy and 4 sampled draws, clean scorer; paired bootstrap 95% intervals
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -87,19 +86,9 @@ def sft_arm(model: Path, world: Path, out: Path, steps: int, seed: int) -> dict:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--work", type=Path, default=C.DEFAULT_WORK)
-    p.add_argument("--steps", type=int, default=80, help="RL steps (the shared reference arm)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-per-domain", type=int, default=96)
-    p.add_argument("--eval-samples", type=int, default=4)
-    p.add_argument("--smoke", action="store_true")
-    args = p.parse_args()
-    if args.smoke:
-        args.steps, args.eval_per_domain, args.eval_samples = 3, 4, 1
-    work = args.work / (NAME + ("_smoke" if args.smoke else ""))
-    folder = work / "docs" if args.smoke else C.outputs(NAME)
-    folder.mkdir(parents=True, exist_ok=True)
+    args = C.parser(__doc__, steps=80, eval_per_domain=96, eval_samples=4,
+                    steps_help="RL steps (the shared reference arm)").parse_args()
+    work, folder = C.prepare(args, NAME)
     started = time.perf_counter()
     model, world = C.base(args.work)
     rl = C.reference_arm(model, world, args.work, args.steps, args.seed, args.smoke)
@@ -134,12 +123,7 @@ def main() -> int:
               "compare": compare, "wall_seconds": time.perf_counter() - started}
     plot(folder, result, domains)
     md = summary(result, domains)
-    if args.smoke:
-        (folder / "result.json").write_text(json.dumps(result, indent=1, default=str))
-        (folder / "README.md").write_text(md)
-    else:
-        C.save(NAME, result, md)
-    print(md)
+    C.publish(NAME, result, md, folder, args.smoke)
     return 0
 
 

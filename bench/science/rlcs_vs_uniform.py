@@ -23,7 +23,6 @@ Replaces the older ``bench/rlcs_vs_uniform.py`` (equal steps, greedy only, no in
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -101,23 +100,13 @@ def plot(folder: Path, curves: dict, target: float) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--work", type=Path, default=C.DEFAULT_WORK)
-    p.add_argument("--steps", type=int, default=50, help="steps of the rlcs arm")
+    p = C.parser(__doc__, steps=50, eval_per_domain=48, eval_samples=2, steps_help="steps of the rlcs arm")
     p.add_argument("--eval-every", type=int, default=10)
-    p.add_argument("--eval-per-domain", type=int, default=48)
-    p.add_argument("--eval-samples", type=int, default=2)
     p.add_argument("--gain", type=float, default=0.02, help="target = SFT sampled accuracy + gain")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--uniform-steps", type=int, default=None,
                    help="cap the uniform arm (default: as many steps as match the rlcs arm's rollouts)")
-    p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
-    if args.smoke:
-        args.steps, args.eval_every, args.eval_per_domain, args.eval_samples = 2, 1, 4, 1
-    work = args.work / (NAME + ("_smoke" if args.smoke else ""))
-    folder = work / "docs" if args.smoke else C.outputs(NAME)
-    folder.mkdir(parents=True, exist_ok=True)
+    work, folder = C.prepare(args, NAME, steps=2, eval_every=1)
     started = time.perf_counter()
     model, world = C.base(args.work)
 
@@ -147,17 +136,11 @@ def main() -> int:
               "signal": {n: signal(r) for n, r in runs.items()},
               "rlcs_minus_uniform_final": {m: C.paired(finals["uniform"], finals["rlcs"], m)["mean"]
                                            for m in ("greedy", "sampled")},
-              "runs": {n: {k: json.loads((r / "summary.json").read_text()).get(k)
-                           for k in ("steps", "rollouts", "train_seconds", "arm_wall_seconds")} for n, r in runs.items()},
+              "runs": C.run_facts(runs),
               "wall_seconds": time.perf_counter() - started}
     plot(folder, curves, target)
     md = summary(result)
-    if args.smoke:
-        (folder / "result.json").write_text(json.dumps(result, indent=1, default=str))
-        (folder / "README.md").write_text(md)
-    else:
-        C.save(NAME, result, md)
-    print(md)
+    C.publish(NAME, result, md, folder, args.smoke)
     return 0
 
 

@@ -21,8 +21,6 @@ judged on the whole distribution it has learned, which is where garbling would s
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -61,36 +59,19 @@ def plots(folder: Path, curves: dict, evals: dict) -> None:
         a.legend(fontsize=7)
     C.save_figure(fig, folder / "health.png")
     fig, ax = C.figure(1, 1, (6.5, 4.0))
-    domains = sorted(evals["sft"]["accuracy"])
-    width = 0.8 / len(evals)
-    for i, (arm, res) in enumerate(evals.items()):
-        acc = C.accuracy(res, "sampled")
-        ax[0][0].bar([j + (i - (len(evals) - 1) / 2) * width for j in range(len(domains) + 1)],
-                     [100 * acc[d] for d in [*domains, "mean"]], width, label=arm)
-    ax[0][0].set_xticks(range(len(domains) + 1), [*domains, "mean"], rotation=30)
-    ax[0][0].set(ylabel="held-out accuracy, sampled top-p 1.0 (%)", title="Final models")
-    ax[0][0].legend(fontsize=8)
+    C.domain_bars(ax[0][0], evals, sorted(evals["sft"]["accuracy"]),
+                  "held-out accuracy, sampled top-p 1.0 (%)", "Final models")
     C.save_figure(fig, folder / "heldout.png")
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--work", type=Path, default=C.DEFAULT_WORK)
-    p.add_argument("--steps", type=int, default=120)
-    p.add_argument("--seed", type=int, default=0)
+    p = C.parser(__doc__, steps=120, eval_per_domain=64, eval_samples=2)
     p.add_argument("--top-p", type=float, default=0.9)
     p.add_argument("--kl-coef", type=float, default=0.1)
     p.add_argument("--arms", nargs="+", choices=["top_p", "kl"], default=["top_p", "kl"],
                    help="which arms besides the reference to run (finished arms are read back)")
-    p.add_argument("--eval-per-domain", type=int, default=64)
-    p.add_argument("--eval-samples", type=int, default=2)
-    p.add_argument("--smoke", action="store_true")
     args = p.parse_args()
-    if args.smoke:
-        args.steps, args.eval_per_domain, args.eval_samples = 3, 4, 1
-    work = args.work / (NAME + ("_smoke" if args.smoke else ""))
-    folder = work / "docs" if args.smoke else C.outputs(NAME)
-    folder.mkdir(parents=True, exist_ok=True)
+    work, folder = C.prepare(args, NAME)
     started = time.perf_counter()
     model, world = C.base(args.work)
     arms = {"reference": C.reference_arm(model, world, args.work, args.steps, args.seed, args.smoke)}
@@ -121,21 +102,14 @@ def main() -> int:
               "arms": args.arms,
               "eval": {"per_domain": args.eval_per_domain, "samples": args.eval_samples,
                        "decoding": C.eval_settings().model_dump()},
-              "runs": {a: {k: json.loads((r / "summary.json").read_text()).get(k)
-                           for k in ("steps", "rollouts", "train_seconds", "arm_wall_seconds")}
-                       for a, r in arms.items()},
+              "runs": C.run_facts(arms),
               "curves": curves, "phases": phases, "greedy_invalid_rate": invalid,
               "accuracy": {a: {m: C.accuracy(e, m) for m in ("greedy", "sampled")} for a, e in evals.items()},
               "arm_minus_reference": compare, "arm_minus_sft": vs_sft,
               "wall_seconds": time.perf_counter() - started}
     plots(folder, curves, evals)
     md = summary(result)
-    if args.smoke:
-        (folder / "result.json").write_text(json.dumps(result, indent=1, default=str))
-        (folder / "README.md").write_text(md)
-    else:
-        C.save(NAME, result, md)
-    print(md)
+    C.publish(NAME, result, md, folder, args.smoke)
     return 0
 
 
