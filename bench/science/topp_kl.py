@@ -32,7 +32,11 @@ NAME = "topp_kl"
 
 
 def health(run: Path) -> list[dict]:
-    """Per-step rollout health over all domains (rollout-weighted)."""
+    """Per-step rollout health over all domains (rollout-weighted); the KL to SFT only where the
+    arm computed it (``rl.kl_coef`` > 0: no reference model is loaded otherwise)."""
+    import yaml
+
+    kl_on = (yaml.safe_load((run / "config.yaml").read_text())["rl"].get("kl_coef") or 0) > 0
     rows = []
     for m in C.metrics(run):
         doms = m["domains"]
@@ -41,7 +45,7 @@ def health(run: Path) -> list[dict]:
         rows.append({"step": m["step"], "format_error_rate": mean("format_error_rate"),
                      "truncated_rate": mean("truncated_rate"), "force_answer_rate": m["force_answer_rate"],
                      "response_tokens": m["response_tokens"], "entropy": m.get("entropy"),
-                     "kl": m.get("kl"), "accuracy": m["accuracy"], "reward": m["reward"]})
+                     "kl": m.get("kl") if kl_on else None, "accuracy": m["accuracy"], "reward": m["reward"]})
     return rows
 
 
@@ -139,15 +143,15 @@ def summary(r: dict) -> str:
     return f"""# top-p 1.0 vs {r['top_p']}, and KL vs no KL
 
 Command: `python bench/science/topp_kl.py --steps {r['steps']} --top-p {r['top_p']} --kl-coef {r['kl_coef']} --arms {' '.join(r['arms'])} --seed {r['seed']}` —
-{r['wall_seconds'] / 60:.0f} min wall on a shared 2-core CPU box (arms already run are read back; measured arm wall
-times: {', '.join(f"{a} {(v.get('arm_wall_seconds') or 0) / 60:.1f} min" for a, v in r['runs'].items())}): {len(r['runs'])} RL arms of
+on a shared 2-core CPU box (an arm already run is read back; each arm's wall time when it ran:
+{', '.join(f"{a} {(v.get('arm_wall_seconds') or 0) / 60:.1f} min" for a, v in r['runs'].items())}): {len(r['runs'])} RL arms of
 {r['steps']} steps (32 prompts × 8 rollouts) from the same SFT model, one training seed. Held-out: {r['eval']['per_domain']} records per domain, greedy and
 {r['eval']['samples']} sampled draws at temperature 1 and **top-p 1.0** for every arm; paired bootstrap 95% intervals over
 records (no training-seed variance in them).
 
 ## Rollout health, first quarter → last quarter of the run
 
-| arm | format errors % | response tokens | entropy | rollout accuracy % | KL to SFT (last quarter) |
+| arm | format errors % | response tokens | entropy | rollout accuracy % | KL to SFT, last quarter (— where no KL term) |
 |---|---:|---:|---:|---:|---:|
 {chr(10).join(lines)}
 
