@@ -9,12 +9,7 @@ there, above 2 fps (under 1 s per frame pair) every frame pair of a video gets t
 
 from __future__ import annotations
 
-from transformers import (
-    Qwen2_5_VLConfig,
-    Qwen2_5_VLProcessor,
-    Qwen2VLImageProcessor,
-    Qwen2VLVideoProcessor,
-)
+from transformers import Qwen2_5_VLConfig, Qwen2_5_VLProcessor
 
 from thinkvl.model.families.base import TinySpec
 from thinkvl.model.families.batching import Field, Unit
@@ -25,7 +20,7 @@ from thinkvl.model.families.qwen2_vl import (
     QWEN25_ADDED,
     TEMPORAL,
     Qwen2VL,
-    pixel_sizes,
+    qwen_processor,
     qwen_text,
     qwen_token_ids,
 )
@@ -41,10 +36,7 @@ def _config(tokenizer) -> Qwen2_5_VLConfig:
 
 
 def _processor(tokenizer, template: str) -> Qwen2_5_VLProcessor:
-    image, video = pixel_sizes(PATCH)
-    common = dict(patch_size=PATCH, merge_size=MERGE, temporal_patch_size=TEMPORAL)
-    return Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(size=image, **common), tokenizer=tokenizer,
-                               video_processor=Qwen2VLVideoProcessor(size=video, **common), chat_template=template)
+    return qwen_processor(tokenizer, template, Qwen2_5_VLProcessor)
 
 
 class Qwen25VL(Qwen2VL):

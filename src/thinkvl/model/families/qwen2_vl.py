@@ -77,11 +77,13 @@ def _config(tokenizer) -> Qwen2VLConfig:
     return Qwen2VLConfig(text_config=qwen_text(tokenizer), vision_config=vision, **qwen_token_ids(tokenizer))
 
 
-def _processor(tokenizer, template: str) -> Qwen2VLProcessor:
+def qwen_processor(tokenizer, template: str, processor_class=Qwen2VLProcessor):
+    """The tiny model's processor: Qwen2-VL's image and video processors (Qwen2.5-VL reuses them
+    under its own processor class)."""
     image, video = pixel_sizes(PATCH)
     common = dict(patch_size=PATCH, merge_size=MERGE, temporal_patch_size=TEMPORAL)
-    return Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(size=image, **common), tokenizer=tokenizer,
-                            video_processor=Qwen2VLVideoProcessor(size=video, **common), chat_template=template)
+    return processor_class(image_processor=Qwen2VLImageProcessor(size=image, **common), tokenizer=tokenizer,
+                           video_processor=Qwen2VLVideoProcessor(size=video, **common), chat_template=template)
 
 
 class Qwen2VL(Family):
@@ -104,7 +106,7 @@ class Qwen2VL(Family):
     placeholder_config_attrs = ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")
     placeholder_processor_attrs = ("image_token", "video_token")
     tiny = TinySpec("qwen2_vl", TokenizerSpec(special=QWEN2_SPECIAL, eos="<|im_end|>", pad="<|endoftext|>"),
-                    _config, _processor)
+                    _config, qwen_processor)
     # Pixels a vision token covers per frame: images count one frame (Qwen), GLM counts two.
     image_frames = 1
 
