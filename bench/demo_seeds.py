@@ -8,8 +8,8 @@ interrupted one continues from its last checkpoint).
 
     python bench/demo_seeds.py --seeds 10 --out runs/demo_seeds [plan overrides …]
 
-Writes ``OUT/seeds.json`` and ``OUT/seeds.md`` (one row per seed, the pass count) and prints the
-table. About one demo's time per seed (~9 minutes on 2 cores).
+Writes ``OUT/seeds.json``, ``OUT/seeds.md`` (one row per seed, the pass count) and
+``OUT/seeds.png`` (each seed's interval, greedy and sampled) and prints the table. About one demo's time per seed (~9 minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -66,6 +66,35 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def plot(rows: list[dict], path: Path) -> None:
+    """Each seed's held-out change with its 95% interval, greedy beside sampled, and the zero line
+    the check's lower bound must clear."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = [r for r in rows if "error" not in r]
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for offset, mode, color in ((-0.15, "greedy", "tab:gray"), (0.15, "sampled", "tab:blue")):
+        pts = [(r["seed"], r[mode]) for r in done if r.get(mode)]
+        if not pts:
+            continue
+        x = [seed + offset for seed, _ in pts]
+        y = [100 * ci["delta"] for _, ci in pts]
+        err = [[100 * (ci["delta"] - ci["low"]) for _, ci in pts], [100 * (ci["high"] - ci["delta"]) for _, ci in pts]]
+        ax.errorbar(x, y, yerr=err, fmt="o", color=color, capsize=3, label=mode)
+    ax.axhline(0, color="black", linewidth=0.8)
+    passed = sum(bool(r.get("passed")) for r in rows)
+    ax.set(xlabel="seed", ylabel="held-out change after RL (points)",
+           title=f"thinkvl demo: RL's held-out change, 95% paired bootstrap ({passed}/{len(rows)} pass)")
+    ax.set_xticks([r["seed"] for r in rows])
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -80,6 +109,7 @@ def main() -> None:
         print(table(rows[-1:]).splitlines()[2], flush=True)
     (args.out / "seeds.json").write_text(json.dumps({"overrides": args.overrides, "rows": rows}, indent=1))
     (args.out / "seeds.md").write_text(table(rows) + "\n")
+    plot(rows, args.out / "seeds.png")
     print(table(rows))
 
 
