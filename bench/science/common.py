@@ -154,6 +154,18 @@ def heldout(model: Path, world: Path, per_domain: int, samples: int, cache: Path
     return result
 
 
+def heldout_arms(model: Path, world: Path, args, arms: dict[str, Path]) -> dict[str, dict]:
+    """Held-out results of the SFT start (``"sft"``) and of each arm's final model, at ``args``'
+    eval sizes, cached beside each run (``heldout_PER_SAMPLES.json``)."""
+    tag = f"{args.eval_per_domain}_{args.eval_samples}"
+    evals = {"sft": heldout(model, world, args.eval_per_domain, args.eval_samples,
+                            args.work / "evals" / f"sft_{tag}.json")}
+    for arm, run in arms.items():
+        evals[arm] = heldout(run / "final", world, args.eval_per_domain, args.eval_samples,
+                             run / f"heldout_{tag}.json")
+    return evals
+
+
 def values(result: dict, mode: str) -> dict[str, dict[str, float]]:
     """Per-record values of an evaluation: ``greedy`` (0/1) or ``sampled`` (mean of draws)."""
     return result["records"] if mode == "greedy" else result["sampled"]["records"]

@@ -172,11 +172,7 @@ def main() -> int:
 
     questions = {p.id: p.question for p in load_prompts(world / "rl_train.jsonl")}
     curves = {arm: hack_curve(run, questions) for arm, run in arms.items()}
-    evals = {"sft": C.heldout(model, world, args.eval_per_domain, args.eval_samples,
-                              args.work / "evals" / f"sft_{args.eval_per_domain}_{args.eval_samples}.json")}
-    for arm, run in arms.items():
-        evals[arm] = C.heldout(run / "final", world, args.eval_per_domain, args.eval_samples,
-                               run / f"heldout_{args.eval_per_domain}_{args.eval_samples}.json")
+    evals = C.heldout_arms(model, world, args, arms)
     domains = sorted(evals["sft"]["accuracy"])
     others = [d for d in domains if d != "counting"]
     compare = {arm: {mode: {"minus_clean": C.paired(evals["clean"], evals[arm], mode, domains),

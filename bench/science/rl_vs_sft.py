@@ -104,12 +104,7 @@ def main() -> int:
     if args.smoke:
         k_wall = min(k_wall, 5)
     arms["sft_wall"] = sft_arm(model, world, work / "sft_wall", k_wall, args.seed)
-    tag = f"{args.eval_per_domain}_{args.eval_samples}"
-    evals = {"sft": C.heldout(model, world, args.eval_per_domain, args.eval_samples, args.work / "evals" / f"sft_{tag}.json"),
-             "rl": C.heldout(rl / "final", world, args.eval_per_domain, args.eval_samples, rl / f"heldout_{tag}.json")}
-    for arm in arms:
-        evals[arm] = C.heldout(work / arm / "final", world, args.eval_per_domain, args.eval_samples,
-                               work / arm / f"heldout_{tag}.json")
+    evals = C.heldout_arms(model, world, args, {"rl": rl, **{arm: work / arm for arm in arms}})
     domains = sorted(evals["sft"]["accuracy"])
     compare = {f"rl_minus_{arm}": {m: C.paired(evals[arm], evals["rl"], m, domains) for m in ("greedy", "sampled")}
                for arm in arms}

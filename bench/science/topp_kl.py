@@ -86,12 +86,7 @@ def main() -> int:
         arms[name] = work / name
         C.run_arm(C.rl_config(model, world, arms[name], args.steps, args.seed, [override]))
     curves = {arm: health(run) for arm, run in arms.items()}
-    tag = f"{args.eval_per_domain}_{args.eval_samples}"
-    evals = {"sft": C.heldout(model, world, args.eval_per_domain, args.eval_samples,
-                              args.work / "evals" / f"sft_{tag}.json")}
-    for arm, run in arms.items():
-        evals[arm] = C.heldout(run / "final", world, args.eval_per_domain, args.eval_samples,
-                               run / f"heldout_{tag}.json")
+    evals = C.heldout_arms(model, world, args, arms)
     domains = sorted(evals["sft"]["accuracy"])
     compare = {arm: {mode: C.paired(evals["reference"], evals[arm], mode, domains)["mean"]
                      for mode in ("greedy", "sampled")} for arm in arms if arm != "reference"}
