@@ -9,7 +9,7 @@ interrupted one continues from its last checkpoint).
     python bench/demo_seeds.py --seeds 10 --out runs/demo_seeds [plan overrides …]
 
 Writes ``OUT/seeds.json``, ``OUT/seeds.md`` (one row per seed, the pass count) and
-``OUT/seeds.png`` (each seed's interval, greedy and sampled) and prints the table. About one demo's time per seed (~15 minutes on 2 quiet cores; results: docs/demo_seeds).
+``OUT/seeds.png`` (each seed's interval, greedy and sampled) and prints the table. About one demo's time per seed (11-15 minutes on 2 cores; results: docs/demo_seeds).
 """
 
 from __future__ import annotations
